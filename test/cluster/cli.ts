@@ -1,0 +1,20 @@
+/** `npm run cluster:up` / `npm run cluster:down`: a control plane in .cluster/ for manual use. */
+import path from "node:path";
+import { repoRoot } from "./binaries.ts";
+import { startCluster, stopCluster } from "./control.ts";
+
+const dir = path.join(repoRoot, ".cluster");
+const command = process.argv[2];
+
+if (command === "up") {
+  const info = await startCluster({ dir });
+  console.log(`Kubernetes ${info.kubernetesVersion} API server ready at ${info.server}`);
+  console.log(`  source .cluster/env   # KUBECONFIG, and helm (v3), helm4, kubectl on PATH`);
+  console.log(`  npm run cluster:down  # stop it and remove .cluster/`);
+} else if (command === "down") {
+  await stopCluster(dir);
+  console.log("control plane stopped, .cluster/ removed");
+} else {
+  console.error("usage: node test/cluster/cli.ts up|down");
+  process.exit(2);
+}

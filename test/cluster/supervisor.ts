@@ -1,0 +1,313 @@
+/**
+ * Runs etcd and kube-apiserver for tests, the demo and the benchmark, and is the one
+ * place that cleans them up. It is started detached (own process group) and stops,
+ * killing both and removing its directory, when:
+ *  - it receives SIGTERM/SIGINT/SIGHUP (`npm run cluster:down`, test teardown),
+ *  - the process that started it dies (`--parent-pid`: a test run killed or interrupted),
+ *  - etcd or kube-apiserver exits on its own.
+ * Progress and errors go to supervisor.log; cluster.json appears once the API is ready,
+ * startup-error.txt if it never gets there.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  appendFileSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  readFileSync,
+} from "node:fs";
+import https from "node:https";
+import net from "node:net";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { readVersions, resolveBinaries } from "./binaries.ts";
+import { CLUSTER_INFO_FILE, clusterEnv, type ClusterInfo, type Identity } from "./cluster-info.ts";
+import { createPki, type Pki } from "./pki.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    dir: { type: "string" },
+    "parent-pid": { type: "string" },
+  },
+});
+if (!args.dir) throw new Error("supervisor: --dir is required");
+const dir = path.resolve(args.dir);
+const parentPid = args["parent-pid"] ? Number(args["parent-pid"]) : undefined;
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function log(message: string): void {
+  appendFileSync(path.join(dir, "supervisor.log"), `${new Date().toISOString()} ${message}\n`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === "object") resolve(address.port);
+        else reject(new Error("no port"));
+      });
+    });
+  });
+}
+
+function start(name: string, binary: string, argv: string[]): ChildProcess {
+  const out = openSync(path.join(dir, `${name}.log`), "a");
+  const child = spawn(binary, argv, { stdio: ["ignore", out, out] });
+  children.push(child);
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    log(`${name} exited unexpectedly (code ${String(code)}, signal ${String(signal)})`);
+    void shutdown(1, `${name} exited unexpectedly; last log lines:\n${tail(path.join(dir, `${name}.log`))}`);
+  });
+  log(`started ${name} (pid ${String(child.pid)})`);
+  return child;
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function httpStatus(url: string, options: https.RequestOptions): Promise<number> {
+  return new Promise((resolve) => {
+    const request = https.get(url, { ...options, timeout: 2000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on("error", () => {
+      resolve(0);
+    });
+    request.on("timeout", () => {
+      request.destroy();
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) throw new Error(`stopped while waiting for ${what}`);
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out after ${String(timeoutMs / 1000)}s waiting for ${what}`);
+}
+
+async function startEtcd(binary: string): Promise<string> {
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const client = `http://127.0.0.1:${String(clientPort)}`;
+  const peer = `http://127.0.0.1:${String(peerPort)}`;
+  start("etcd", binary, [
+    "--name=default",
+    `--data-dir=${path.join(dir, "etcd-data")}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
+    "--unsafe-no-fsync",
+    "--log-level=warn",
+  ]);
+  await waitFor(
+    "etcd",
+    async () => {
+      try {
+        const response = await fetch(`${client}/health`);
+        return response.ok;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+  );
+  return client;
+}
+
+async function startApiserver(binary: string, etcd: string, pki: Pki, tokenFile: string, adminToken: string) {
+  const port = await freePort();
+  const server = `https://127.0.0.1:${String(port)}`;
+  start("kube-apiserver", binary, [
+    `--etcd-servers=${etcd}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${String(port)}`,
+    `--cert-dir=${path.join(dir, "apiserver-certs")}`,
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    "--authorization-mode=RBAC",
+    `--token-auth-file=${tokenFile}`,
+    "--service-cluster-ip-range=10.0.0.0/24",
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    // No controller manager creates default ServiceAccounts, so the admission plugin that requires them is off.
+    "--disable-admission-plugins=ServiceAccount",
+    "--allow-privileged=true",
+    // The endpoint reconciler refuses a loopback advertise address; nothing here needs the
+    // kubernetes Service's endpoints.
+    "--endpoint-reconciler-type=none",
+    "--profiling=false",
+    "--v=1",
+  ]);
+  const ca = readFileSync(pki.caCert);
+  await waitFor(
+    "kube-apiserver /readyz",
+    async () =>
+      (await httpStatus(`${server}/readyz`, { ca, headers: { Authorization: `Bearer ${adminToken}` } })) ===
+      200,
+    120_000,
+  );
+  return server;
+}
+
+function kubeconfigYaml(server: string, caFile: string, identities: Identity[]): string {
+  const ca = readFileSync(caFile).toString("base64");
+  const lines = [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: hde-test",
+    "  cluster:",
+    `    server: ${server}`,
+    `    certificate-authority-data: ${ca}`,
+    "users:",
+    ...identities.flatMap((identity) => [
+      `- name: ${identity.user}`,
+      "  user:",
+      `    token: ${identity.token}`,
+    ]),
+    "contexts:",
+    ...identities.flatMap((identity) => [
+      `- name: ${identity.context}`,
+      "  context:",
+      "    cluster: hde-test",
+      `    user: ${identity.user}`,
+      "    namespace: default",
+    ]),
+    `current-context: ${identities[0]?.context ?? ""}`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  log(`supervisor pid ${String(process.pid)}, parent ${String(parentPid)}`);
+  const versions = readVersions();
+  const binaries = resolveBinaries(versions);
+  const pki = createPki(dir);
+
+  const token = (): string => randomBytes(24).toString("hex");
+  const admin: Identity = { user: "hde-admin", token: token(), context: "admin" };
+  const unprivileged: Identity = { user: "hde-unprivileged", token: token(), context: "unprivileged" };
+  const tokenFile = path.join(dir, "tokens.csv");
+  writeFileSync(
+    tokenFile,
+    `${admin.token},${admin.user},uid-admin,"system:masters"\n${unprivileged.token},${unprivileged.user},uid-unprivileged\n`,
+    { mode: 0o600 },
+  );
+
+  const etcd = await startEtcd(binaries.etcd);
+  const server = await startApiserver(binaries.kubeApiserver, etcd, pki, tokenFile, admin.token);
+
+  const binDir = path.join(dir, "bin");
+  mkdirSync(binDir, { recursive: true });
+  symlinkSync(binaries.kubectl, path.join(binDir, "kubectl"));
+  symlinkSync(binaries.helm3, path.join(binDir, "helm"));
+  symlinkSync(binaries.helm4, path.join(binDir, "helm4"));
+
+  const kubeconfig = path.join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caCert, [admin, unprivileged]), { mode: 0o600 });
+
+  const info: ClusterInfo = {
+    dir,
+    server,
+    kubeconfig,
+    envFile: path.join(dir, "env"),
+    binDir,
+    caFile: pki.caCert,
+    kubernetesVersion: versions.kubernetes,
+    supervisorPid: process.pid,
+    admin,
+    unprivileged,
+  };
+  const env = clusterEnv(info);
+  writeFileSync(
+    info.envFile,
+    Object.entries(env)
+      .map(([key, value]) =>
+        key === "PATH" ? `export PATH=${shellQuote(binDir)}:"$PATH"` : `export ${key}=${shellQuote(value)}`,
+      )
+      .join("\n") + "\n",
+  );
+  writeFileSync(path.join(dir, CLUSTER_INFO_FILE), JSON.stringify(info, null, 2));
+  log(`ready: ${server}`);
+}
+
+async function shutdown(code: number, reason?: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (reason) {
+    log(`stopping: ${reason}`);
+    try {
+      writeFileSync(path.join(dir, "startup-error.txt"), reason);
+    } catch {
+      // the directory may already be gone
+    }
+  }
+  const exited = children.map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once("exit", () => {
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  );
+  const timer = setTimeout(() => {
+    for (const child of children) child.kill("SIGKILL");
+  }, 5000);
+  await Promise.all(exited);
+  clearTimeout(timer);
+  // Leave the error and logs for the starter to read when startup failed; it removes them.
+  if (code === 0) rmSync(dir, { recursive: true, force: true });
+  process.exit(code);
+}
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  process.on(signal, () => void shutdown(0));
+}
+
+if (parentPid !== undefined) {
+  setInterval(() => {
+    try {
+      process.kill(parentPid, 0);
+    } catch {
+      void shutdown(0);
+    }
+  }, 500);
+}
+
+main().catch((error: unknown) => {
+  void shutdown(1, error instanceof Error ? error.message : String(error));
+});
