@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { describe, it } from "node:test";
+import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { decodeBase64, decodeRelease, parseManifest, parseTime } from "./decode.ts";
+
+function decodeOk(encoded: string) {
+  const result = decodeRelease(encoded);
+  assert.ok(result.ok, `expected a record, got ${JSON.stringify(result)}`);
+  return result.record;
+}
+
+function decodeFails(
+  encoded: string,
+  reason: string,
+  limits = { maxDecodedBytes: 1024 * 1024, maxYamlAliases: 100 },
+) {
+  const result = decodeRelease(encoded, limits);
+  assert.ok(!result.ok, `expected ${reason}, got a record`);
+  assert.equal(result.reason, reason, result.message);
+  assert.ok(result.message.length > 0);
+}
+
+describe("decodeRelease", () => {
+  it("decodes a Helm 3 record (gzip, empty zero times, no apply_method)", () => {
+    const record = decodeOk(encodeRelease(releaseRecord()));
+    assert.equal(record.name, "web");
+    assert.equal(record.namespace, "apps");
+    assert.equal(record.revision, 1);
+    assert.equal(record.status, "deployed");
+    assert.equal(record.applyMethod, "csa");
+    assert.equal(record.deleted, undefined);
+    assert.equal(record.lastDeployed?.toISOString(), "2026-11-21T11:30:00.500Z");
+    assert.deepEqual(record.chart, { name: "web", version: "1.2.3", appVersion: "4.5.6" });
+    assert.equal(record.manifest.length, 1);
+    assert.equal(record.manifest[0]?.source, "web/templates/cm.yaml");
+  });
+
+  it("decodes a Helm 4 record (apply_method ssa, zero times omitted)", () => {
+    const record = decodeOk(encodeRelease(releaseRecord({ helm4: true })));
+    assert.equal(record.applyMethod, "ssa");
+    assert.equal(record.deleted, undefined);
+  });
+
+  it("decodes an old uncompressed record", () => {
+    const record = decodeOk(Buffer.from(JSON.stringify(releaseRecord({ revision: 7 }))).toString("base64"));
+    assert.equal(record.revision, 7);
+  });
+
+  it("never keeps user values or chart values", () => {
+    const text = JSON.stringify(decodeOk(encodeRelease(releaseRecord())));
+    assert.doesNotMatch(text, /user-supplied-secret|chart-default-secret|c2VjcmV0/);
+  });
+
+  it("decodes hooks with their last run and delete policies", () => {
+    const record = decodeOk(
+      encodeRelease(
+        releaseRecord({
+          hooks: [
+            {
+              name: "web-migrate",
+              kind: "Job",
+              path: "web/templates/job.yaml",
+              manifest: "kind: Job",
+              events: ["pre-upgrade"],
+              last_run: { started_at: "2026-11-21T11:29:00Z", completed_at: "", phase: "Running" },
+              weight: -5,
+              delete_policies: ["hook-succeeded"],
+            },
+          ],
+        }),
+      ),
+    );
+    assert.deepEqual(record.hooks[0], {
+      name: "web-migrate",
+      kind: "Job",
+      path: "web/templates/job.yaml",
+      events: ["pre-upgrade"],
+      deletePolicies: ["hook-succeeded"],
+      weight: -5,
+      lastRun: { phase: "Running", startedAt: new Date("2026-11-21T11:29:00Z") },
+    });
+  });
+
+  it("reports invalid base64", () => {
+    decodeFails("not*base64!", "base64");
+    decodeFails("abc", "base64");
+  });
+
+  it("reports data that is neither gzip nor JSON", () => {
+    decodeFails(Buffer.from("hello, not json").toString("base64"), "json");
+  });
+
+  it("reports truncated gzip", () => {
+    const gz = gzipSync(Buffer.from(JSON.stringify(releaseRecord())));
+    decodeFails(gz.subarray(0, gz.length - 20).toString("base64"), "gzip");
+  });
+
+  it("stops a gzip bomb at the size bound", () => {
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20), { level: 9 });
+    assert.ok(bomb.length < 100 * 1024, "the bomb itself is small");
+    decodeFails(bomb.toString("base64"), "too_large");
+  });
+
+  it("reports invalid JSON inside valid gzip", () => {
+    decodeFails(gzipSync(Buffer.from('{"name": ')).toString("base64"), "json");
+  });
+
+  it("reports records with missing or invalid fields", () => {
+    const broken = (change: (record: Record<string, unknown>) => void) => {
+      const record = releaseRecord();
+      change(record);
+      return encodeRelease(record);
+    };
+    decodeFails(
+      broken((r) => delete r.name),
+      "schema",
+    );
+    decodeFails(
+      broken((r) => delete r.info),
+      "schema",
+    );
+    decodeFails(
+      broken((r) => (r.version = "3")),
+      "schema",
+    );
+    decodeFails(
+      broken((r) => ((r.info as Record<string, unknown>).status = "exploded")),
+      "schema",
+    );
+    decodeFails(
+      broken((r) => (r.manifest = 42)),
+      "schema",
+    );
+    decodeFails(encodeRelease([1, 2, 3]), "schema");
+  });
+
+  it("stops a YAML alias bomb in the manifest", () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let level = 1; level < 9; level++) {
+      const previous = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(",")}]`);
+    }
+    const manifest = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n${lines.join("\n")}\n`;
+    decodeFails(encodeRelease(releaseRecord({ manifest })), "manifest");
+  });
+
+  it("reports a manifest that is not YAML", () => {
+    decodeFails(encodeRelease(releaseRecord({ manifest: "kind: [unclosed\n" })), "manifest");
+  });
+});
+
+describe("parseManifest", () => {
+  it("splits documents, keeps sources and namespaces, expands Lists, skips empty documents", () => {
+    const objects = parseManifest(
+      [
+        "---",
+        "# Source: c/templates/a.yaml",
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata:",
+        "  name: a",
+        "  namespace: other",
+        "---",
+        "# Source: c/templates/empty.yaml",
+        "---",
+        "# Source: c/templates/list.yaml",
+        "apiVersion: v1",
+        "kind: List",
+        "items:",
+        "- {apiVersion: v1, kind: Service, metadata: {name: s}}",
+        "- {apiVersion: v1, kind: Secret, metadata: {name: t}}",
+      ].join("\n"),
+      { maxYamlAliases: 100 },
+    );
+    assert.deepEqual(
+      objects.map((o) => [o.kind, o.name, o.namespace, o.source]),
+      [
+        ["ConfigMap", "a", "other", "c/templates/a.yaml"],
+        ["Service", "s", undefined, "c/templates/list.yaml"],
+        ["Secret", "t", undefined, "c/templates/list.yaml"],
+      ],
+    );
+  });
+
+  it("reads scalars as Kubernetes does (YAML 1.1)", () => {
+    const [object] = parseManifest(
+      "apiVersion: v1\nkind: X\nmetadata: {name: x}\nspec: {a: yes, b: 0755, c: '0755'}\n",
+      {
+        maxYamlAliases: 100,
+      },
+    );
+    assert.deepEqual(object?.body.spec, { a: true, b: 493, c: "0755" });
+  });
+});
+
+describe("helpers", () => {
+  it("parseTime accepts RFC3339Nano and treats empty or zero times as absent", () => {
+    assert.equal(parseTime("2026-01-02T03:04:05.999999999+01:00")?.toISOString(), "2026-01-02T02:04:05.999Z");
+    assert.equal(parseTime(""), undefined);
+    assert.equal(parseTime(undefined), undefined);
+    assert.equal(parseTime("0001-01-01T00:00:00Z"), undefined);
+    assert.equal(parseTime("yesterday"), undefined);
+  });
+
+  it("decodeBase64 is strict", () => {
+    assert.equal(decodeBase64("aGVsbG8=")?.toString(), "hello");
+    assert.equal(decodeBase64("aGVs\nbG8=")?.toString(), "hello", "line-wrapped base64 is still base64");
+    assert.equal(decodeBase64("aGVsbG8"), undefined);
+    assert.equal(decodeBase64("aGV$bG8="), undefined);
+  });
+});
