@@ -1,0 +1,25 @@
+/** Which namespaces a scan covers: an explicit list, or all but the excluded ones. */
+export interface NamespaceScope {
+  /** Empty: all namespaces (cluster-wide lists). */
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+}
+
+export function inScope(scope: NamespaceScope, namespace: string): boolean {
+  if (scope.exclude.includes(namespace)) return false;
+  return scope.include.length === 0 || scope.include.includes(namespace);
+}
+
+/** Collection paths to list: one cluster-wide path, or one per included namespace. */
+export function collectionPaths(
+  scope: NamespaceScope,
+  group: string,
+  version: string,
+  resource: string,
+): string[] {
+  const base = group === "" ? `/api/${version}` : `/apis/${group}/${version}`;
+  if (scope.include.length === 0) return [`${base}/${resource}`];
+  return scope.include
+    .filter((namespace) => !scope.exclude.includes(namespace))
+    .map((namespace) => `${base}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
+}

@@ -1,0 +1,166 @@
+/**
+ * Reads Helm's release storage (Secrets and ConfigMaps labelled owner=helm).
+ * Listing is metadata-only: the labels carry name, status and revision, which is all
+ * the history analysis needs. Only the revisions an analysis asks for are fetched and
+ * decoded, and a decoded revision is cached by uid and resourceVersion, so an unchanged
+ * revision is never fetched or decoded twice.
+ */
+import { decodeBase64, decodeRelease, type DecodeLimits, type DecodeResult } from "../helm/decode.ts";
+import { isReleaseStatus, type ReleaseStatus, type StorageDriver } from "../helm/release.ts";
+import { KubeApiError, type KubeClient, type KubeObject, type ObjectMeta } from "../kube/client.ts";
+import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
+
+/** One stored revision, known from its labels alone. */
+export interface RevisionRef {
+  readonly storage: StorageDriver;
+  readonly namespace: string;
+  readonly release: string;
+  readonly revision: number;
+  /** From the `status` label; "unknown" when the label is missing or not a Helm status. */
+  readonly status: ReleaseStatus;
+  readonly objectName: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly createdAt?: Date;
+  readonly modifiedAt?: Date;
+  /** Helm 3.13+ user release labels (`helm install --labels`). */
+  readonly userLabels: Readonly<Record<string, string>>;
+}
+
+export interface StorageListing {
+  readonly revisions: readonly RevisionRef[];
+  /** Storage that could not be listed (RBAC, API errors): its releases are unknown, not absent. */
+  readonly errors: readonly {
+    readonly storage: StorageDriver;
+    readonly path: string;
+    readonly message: string;
+  }[];
+}
+
+const SYSTEM_LABELS = new Set(["name", "owner", "status", "version", "createdAt", "modifiedAt"]);
+
+const STORAGE: readonly { driver: StorageDriver; resource: string; fieldSelector?: string }[] = [
+  { driver: "secret", resource: "secrets", fieldSelector: "type=helm.sh/release.v1" },
+  { driver: "configmap", resource: "configmaps" },
+];
+
+export async function listRevisions(
+  client: KubeClient,
+  scope: NamespaceScope,
+  signal?: AbortSignal,
+): Promise<StorageListing> {
+  const revisions: RevisionRef[] = [];
+  const errors: { storage: StorageDriver; path: string; message: string }[] = [];
+  for (const { driver, resource, fieldSelector } of STORAGE) {
+    for (const path of collectionPaths(scope, "", "v1", resource)) {
+      try {
+        const { items } = await client.list(path, resource, {
+          labelSelector: "owner=helm",
+          ...(fieldSelector && { fieldSelector }),
+          metadataOnly: true,
+          ...(signal && { signal }),
+        });
+        for (const item of items) {
+          const ref = revisionRef(driver, item.metadata);
+          if (ref && inScope(scope, ref.namespace)) revisions.push(ref);
+        }
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        errors.push({
+          storage: driver,
+          path,
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+  return { revisions, errors };
+}
+
+function revisionRef(storage: StorageDriver, metadata: ObjectMeta): RevisionRef | undefined {
+  const labels = metadata.labels ?? {};
+  const release = labels.name;
+  const revision = Number(labels.version);
+  if (!release || !metadata.namespace || !Number.isInteger(revision) || revision < 1) return undefined;
+  const status = labels.status;
+  const createdAt = unixLabel(labels.createdAt);
+  const modifiedAt = unixLabel(labels.modifiedAt);
+  return {
+    storage,
+    namespace: metadata.namespace,
+    release,
+    revision,
+    status: isReleaseStatus(status) ? status : "unknown",
+    objectName: metadata.name,
+    uid: metadata.uid,
+    resourceVersion: metadata.resourceVersion,
+    ...(createdAt && { createdAt }),
+    ...(modifiedAt && { modifiedAt }),
+    userLabels: Object.fromEntries(Object.entries(labels).filter(([key]) => !SYSTEM_LABELS.has(key))),
+  };
+}
+
+function unixLabel(value: string | undefined): Date | undefined {
+  const seconds = Number(value);
+  return value && Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined;
+}
+
+/** Fetches and decodes revisions, remembering each by uid and resourceVersion. */
+export class RevisionReader {
+  private readonly cache = new Map<string, DecodeResult>();
+  private readonly client: KubeClient;
+  private readonly limits: DecodeLimits;
+  private decodes = 0;
+
+  constructor(client: KubeClient, limits: DecodeLimits) {
+    this.client = client;
+    this.limits = limits;
+  }
+
+  /** How many records were decoded since start: a cache hit does not count. */
+  get decodeCount(): number {
+    return this.decodes;
+  }
+
+  async read(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
+    const key = `${ref.uid}/${ref.resourceVersion}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    let result: DecodeResult;
+    try {
+      const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
+        `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${ref.storage}s/${encodeURIComponent(ref.objectName)}`,
+        `${ref.storage}s`,
+        signal,
+      );
+      result = this.decode(ref, object.data?.release);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const message = error instanceof KubeApiError || error instanceof Error ? error.message : String(error);
+      // A fetch failure is not cached: the next scan tries again.
+      return { ok: false, reason: "fetch", message };
+    }
+    this.cache.set(key, result);
+    return result;
+  }
+
+  /** Drops cache entries of revisions that no longer exist (or changed). */
+  retain(refs: readonly RevisionRef[]): void {
+    const live = new Set(refs.map((ref) => `${ref.uid}/${ref.resourceVersion}`));
+    for (const key of this.cache.keys()) if (!live.has(key)) this.cache.delete(key);
+  }
+
+  private decode(ref: RevisionRef, data: string | undefined): DecodeResult {
+    this.decodes++;
+    if (data === undefined)
+      return { ok: false, reason: "schema", message: `${ref.objectName} has no data key "release"` };
+    // The Secret API base64-encodes data values once more; ConfigMap data is Helm's text as is.
+    let encoded = data;
+    if (ref.storage === "secret") {
+      const bytes = decodeBase64(data);
+      if (!bytes) return { ok: false, reason: "base64", message: "Secret data is not valid base64" };
+      encoded = bytes.toString("latin1");
+    }
+    return decodeRelease(encoded, this.limits);
+  }
+}
