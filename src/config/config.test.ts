@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, parseBytes, parseDuration, parseListenAddress, resolveConfig } from "./config.ts";
+
+const resolve = (flags: Record<string, string> = {}, env: Record<string, string> = {}, configFile?: string) =>
+  resolveConfig({ flags, env, ...(configFile && { configFile }) });
+
+function problems(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+function configFile(text: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-config-")), "config.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("resolveConfig", () => {
+  it("has working defaults, with a port that is not helm-exporter's 9571", () => {
+    const config = resolve();
+    assert.equal(config.schedule, "*/2 * * * *");
+    assert.equal(config.listenPort, 9877);
+    assert.equal(config.listenHost, undefined);
+    assert.equal(config.telemetryPath, "/metrics");
+    assert.equal(config.scanTimeoutMs, 300_000);
+    assert.equal(config.maxDecodedBytes, 64 * 1024 * 1024);
+    assert.deepEqual(config.namespaces, []);
+    assert.equal(config.logFormat, "json");
+  });
+
+  it("takes flags over environment over file", () => {
+    const file = configFile(
+      "schedule: '*/10 * * * *'\nnamespaces: [a, b]\nweb:\n  listenAddress: ':1000'\nlog: {level: debug}\n",
+    );
+    const fromFile = resolve({}, {}, file);
+    assert.equal(fromFile.schedule, "*/10 * * * *");
+    assert.deepEqual(fromFile.namespaces, ["a", "b"]);
+    assert.equal(fromFile.listenPort, 1000);
+    assert.equal(fromFile.logLevel, "debug");
+    const fromEnv = resolve({}, { HELM_DRIFT_EXPORTER_WEB_LISTEN_ADDRESS: "127.0.0.1:2000" }, file);
+    assert.equal(fromEnv.listenPort, 2000);
+    assert.equal(fromEnv.listenHost, "127.0.0.1");
+    const fromFlag = resolve(
+      { "web.listen-address": ":3000" },
+      { HELM_DRIFT_EXPORTER_WEB_LISTEN_ADDRESS: ":2000" },
+      file,
+    );
+    assert.equal(fromFlag.listenPort, 3000);
+  });
+
+  it("reports every invalid value at once, naming where it came from", () => {
+    const found = problems(() =>
+      resolve(
+        { schedule: "every day", "scan.timeout": "soon", "log.level": "loud" },
+        { HELM_DRIFT_EXPORTER_WEB_LISTEN_ADDRESS: "nowhere", HELM_DRIFT_EXPORTER_NAMESPACES: "Bad_NS" },
+      ),
+    );
+    const text = found.join("\n");
+    assert.match(text, /--schedule="every day" \(flag --schedule\): not a valid cron expression/);
+    assert.match(text, /--scan\.timeout="soon"/);
+    assert.match(text, /--log\.level="loud" .*must be one of debug, info, warn, error/);
+    assert.match(text, /--web\.listen-address="nowhere" \(env HELM_DRIFT_EXPORTER_WEB_LISTEN_ADDRESS\)/);
+    assert.match(text, /namespace "Bad_NS" is not a valid namespace name/);
+    assert.equal(found.length, 5);
+  });
+
+  it("rejects unknown keys and unreadable files", () => {
+    assert.match(problems(() => resolve({}, {}, configFile("shedule: x\n"))).join(), /unknown key "shedule"/);
+    assert.match(problems(() => resolve({}, {}, "/nonexistent/config.yaml")).join(), /cannot read/);
+    assert.match(problems(() => resolve({}, {}, configFile("a: [\n"))).join(), /not valid YAML/);
+  });
+});
+
+describe("value parsers", () => {
+  it("parses durations, sizes and listen addresses", () => {
+    assert.equal(parseDuration("1h30m"), 5_400_000);
+    assert.equal(parseDuration("500ms"), 500);
+    assert.equal(parseDuration("5"), undefined);
+    assert.equal(parseDuration("5m junk"), undefined);
+    assert.equal(parseBytes("64Mi"), 67_108_864);
+    assert.equal(parseBytes("1000"), 1000);
+    assert.equal(parseBytes("1.5Gi"), undefined);
+    assert.deepEqual(parseListenAddress("[::1]:9877"), { host: "::1", port: 9877 });
+    assert.deepEqual(parseListenAddress("0.0.0.0:80"), { host: "0.0.0.0", port: 80 });
+    assert.ok(!("port" in parseListenAddress("9877")));
+    assert.ok(!("port" in parseListenAddress(":99999")));
+  });
+});

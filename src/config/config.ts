@@ -1,0 +1,256 @@
+/**
+ * Resolves the configuration from flags, environment and an optional YAML file
+ * (in that order of precedence), and validates all of it at start: every error is
+ * reported at once, each naming where the bad value came from.
+ */
+import { readFileSync } from "node:fs";
+import cron from "node-cron";
+import { parse as parseYaml } from "yaml";
+import { envName, OPTIONS, type OptionName, type OptionSpec } from "./options.ts";
+
+export interface Config {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly namespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+  readonly schedule: string;
+  readonly scanTimeoutMs: number;
+  readonly scanConcurrency: number;
+  readonly maxDecodedBytes: number;
+  readonly listenHost: string | undefined;
+  readonly listenPort: number;
+  readonly telemetryPath: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly logFormat: "json" | "logfmt";
+  readonly output: "table" | "json";
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+/** A parse failure, with why; distinct from any parsed value. */
+class Invalid {
+  readonly why: string;
+  constructor(why: string) {
+    this.why = why;
+  }
+}
+const invalid = (why: string) => new Invalid(why);
+
+interface RawValue {
+  readonly value: string;
+  readonly origin: string;
+}
+
+export interface ConfigSources {
+  /** Flag values by option name (without the leading dashes). */
+  readonly flags: Readonly<Partial<Record<string, string>>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly configFile?: string;
+}
+
+export function resolveConfig(sources: ConfigSources): Config {
+  const problems: string[] = [];
+  const file = sources.configFile ? readConfigFile(sources.configFile, problems) : {};
+  const raw = (spec: OptionSpec): RawValue | undefined => {
+    const flag = sources.flags[spec.flag];
+    if (flag !== undefined) return { value: flag, origin: `flag --${spec.flag}` };
+    const env = sources.env[envName(spec.flag)];
+    if (env !== undefined && env !== "") return { value: env, origin: `env ${envName(spec.flag)}` };
+    const fromFile = lookup(file, spec.fileKey);
+    if (fromFile !== undefined) {
+      return {
+        value: scalarText(fromFile),
+        origin: `${sources.configFile ?? ""}: ${spec.fileKey.join(".")}`,
+      };
+    }
+    return spec.default === undefined ? undefined : { value: spec.default, origin: "default" };
+  };
+  const values = new Map<OptionName, RawValue>();
+  for (const spec of OPTIONS) {
+    const value = raw(spec);
+    if (value) values.set(spec.flag, value);
+  }
+  const get = (name: OptionName) => values.get(name);
+  const check = <T>(name: OptionName, parse: (value: string) => T | Invalid): T | undefined => {
+    const value = get(name);
+    if (!value) return undefined;
+    const parsed = parse(value.value);
+    if (parsed instanceof Invalid) {
+      problems.push(`--${name}=${JSON.stringify(value.value)} (${value.origin}): ${parsed.why}`);
+      return undefined;
+    }
+    return parsed;
+  };
+
+  for (const spec of OPTIONS) {
+    if (spec.type !== "enum") continue;
+    check(spec.flag, (value) =>
+      (spec.choices as readonly string[]).includes(value)
+        ? value
+        : invalid(`must be one of ${spec.choices.join(", ")}`),
+    );
+  }
+  const schedule = check("schedule", (value) =>
+    cron.validate(value) ? value : invalid("not a valid cron expression"),
+  );
+  const scanTimeoutMs = check(
+    "scan.timeout",
+    (value) => parseDuration(value) ?? invalid("not a duration (e.g. 30s, 5m, 1h)"),
+  );
+  const scanConcurrency = check("scan.concurrency", (value) => {
+    const number = Number(value);
+    return Number.isInteger(number) && number >= 1 && number <= 256
+      ? number
+      : invalid("must be a whole number from 1 to 256");
+  });
+  const maxDecodedBytes = check(
+    "release.max-decoded-bytes",
+    (value) => parseBytes(value) ?? invalid("not a size (e.g. 64Mi, 10000000)"),
+  );
+  const listen = check("web.listen-address", parseListenAddress);
+  const telemetryPath = check("web.telemetry-path", (value) =>
+    value.startsWith("/") && value.length > 1 ? value : invalid("must start with / and not be /"),
+  );
+  const namespaces = list(get("namespaces")?.value);
+  const excludeNamespaces = list(get("exclude-namespaces")?.value);
+  for (const namespace of [...namespaces, ...excludeNamespaces]) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
+      problems.push(`namespace ${JSON.stringify(namespace)} is not a valid namespace name`);
+    }
+  }
+
+  if (
+    problems.length > 0 ||
+    !schedule ||
+    !scanTimeoutMs ||
+    !scanConcurrency ||
+    !maxDecodedBytes ||
+    !listen ||
+    !telemetryPath
+  ) {
+    throw new ConfigError(problems.length > 0 ? problems : ["incomplete configuration"]);
+  }
+  const kubeconfig = get("kubeconfig")?.value;
+  const context = get("context")?.value;
+  return {
+    ...(kubeconfig && { kubeconfig }),
+    ...(context && { context }),
+    namespaces,
+    excludeNamespaces,
+    schedule,
+    scanTimeoutMs,
+    scanConcurrency,
+    maxDecodedBytes,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    telemetryPath,
+    logLevel: get("log.level")?.value as Config["logLevel"],
+    logFormat: get("log.format")?.value as Config["logFormat"],
+    output: get("output")?.value as Config["output"],
+  };
+}
+
+function readConfigFile(path: string, problems: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    problems.push(
+      `--config.file: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    problems.push(
+      `--config.file: ${path} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return {};
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    problems.push(`--config.file: ${path} must hold a mapping`);
+    return {};
+  }
+  const known = new Set(OPTIONS.map((spec) => spec.fileKey.join(".")));
+  for (const key of flattenKeys(parsed as Record<string, unknown>)) {
+    if (!known.has(key)) problems.push(`--config.file: ${path}: unknown key ${JSON.stringify(key)}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function flattenKeys(object: Record<string, unknown>, prefix = ""): string[] {
+  return Object.entries(object).flatMap(([key, value]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const nested = value && typeof value === "object" && !Array.isArray(value);
+    return nested ? flattenKeys(value as Record<string, unknown>, path) : [path];
+  });
+}
+
+function lookup(object: Record<string, unknown>, path: readonly string[]): unknown {
+  let current: unknown = object;
+  for (const key of path) {
+    if (!current || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current ?? undefined;
+}
+
+/** A file value as flag text: lists become comma-separated, mappings their JSON (then rejected by the parser). */
+function scalarText(value: unknown): string {
+  if (Array.isArray(value)) return value.map(scalarText).join(",");
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Prometheus-style durations: 500ms, 30s, 5m, 1h30m. */
+export function parseDuration(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) return undefined;
+  const total = parts.reduce((sum, part) => sum + Number(part[1]) * (DURATION_UNITS[part[2] ?? ""] ?? 0), 0);
+  return total > 0 ? total : undefined;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+};
+
+export function parseBytes(text: string): number | undefined {
+  const match = /^(\d+)(|k|M|G|Ki|Mi|Gi)$/.exec(text);
+  if (!match) return undefined;
+  const bytes = Number(match[1]) * (BYTE_UNITS[match[2] ?? ""] ?? 1);
+  return bytes > 0 ? bytes : undefined;
+}
+
+/** `:9877`, `0.0.0.0:9877`, `[::1]:9877`. */
+export function parseListenAddress(text: string): { host: string | undefined; port: number } | Invalid {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port > 65535) return invalid("must be [host]:port, e.g. :9877");
+  const host = match[1] ?? match[2];
+  return { host: host === "" ? undefined : host, port };
+}

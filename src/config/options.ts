@@ -1,0 +1,116 @@
+/**
+ * Every setting is declared once here; flags, environment variables, the YAML config
+ * file and `--help` are all derived from this table.
+ */
+export type OptionType = "string" | "list" | "duration" | "bytes" | "enum";
+
+export interface OptionSpec {
+  readonly flag: string;
+  readonly type: OptionType;
+  readonly description: string;
+  readonly default?: string;
+  readonly choices?: readonly string[];
+  /** Path of the key in the YAML config file. */
+  readonly fileKey: readonly string[];
+  /** Only for the `scan` command, or only for `serve`. */
+  readonly command?: "scan" | "serve";
+}
+
+export const OPTIONS = [
+  {
+    flag: "kubeconfig",
+    type: "string",
+    fileKey: ["kubeconfig"],
+    description: "Path to a kubeconfig; default $KUBECONFIG, ~/.kube/config, then in-cluster",
+  },
+  { flag: "context", type: "string", fileKey: ["context"], description: "kubeconfig context to use" },
+  {
+    flag: "namespaces",
+    type: "list",
+    fileKey: ["namespaces"],
+    description: "Comma-separated namespaces to scan (default: all)",
+  },
+  {
+    flag: "exclude-namespaces",
+    type: "list",
+    fileKey: ["excludeNamespaces"],
+    description: "Comma-separated namespaces to skip",
+  },
+  {
+    flag: "schedule",
+    type: "string",
+    fileKey: ["schedule"],
+    default: "*/2 * * * *",
+    description: "Cron schedule of scans (a scan also runs at start)",
+    command: "serve",
+  },
+  {
+    flag: "scan.timeout",
+    type: "duration",
+    fileKey: ["scan", "timeout"],
+    default: "5m",
+    description: "Abort a scan that runs longer",
+  },
+  {
+    flag: "scan.concurrency",
+    type: "string",
+    fileKey: ["scan", "concurrency"],
+    default: "8",
+    description: "Parallel API reads during a scan",
+  },
+  {
+    flag: "release.max-decoded-bytes",
+    type: "bytes",
+    fileKey: ["release", "maxDecodedBytes"],
+    default: "64Mi",
+    description: "Largest decompressed release record accepted (gzip bomb guard)",
+  },
+  {
+    flag: "web.listen-address",
+    type: "string",
+    fileKey: ["web", "listenAddress"],
+    default: ":9877",
+    description: "Address to serve metrics and the API on",
+    command: "serve",
+  },
+  {
+    flag: "web.telemetry-path",
+    type: "string",
+    fileKey: ["web", "telemetryPath"],
+    default: "/metrics",
+    description: "Path of the metrics endpoint",
+    command: "serve",
+  },
+  {
+    flag: "log.level",
+    type: "enum",
+    fileKey: ["log", "level"],
+    default: "info",
+    choices: ["debug", "info", "warn", "error"],
+    description: "Log level",
+  },
+  {
+    flag: "log.format",
+    type: "enum",
+    fileKey: ["log", "format"],
+    default: "json",
+    choices: ["json", "logfmt"],
+    description: "Log format",
+  },
+  {
+    flag: "output",
+    type: "enum",
+    fileKey: ["output"],
+    default: "table",
+    choices: ["table", "json"],
+    description: "Output of `scan`",
+    command: "scan",
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionName = (typeof OPTIONS)[number]["flag"];
+
+/** HELM_DRIFT_EXPORTER_WEB_LISTEN_ADDRESS for web.listen-address. */
+export function envName(flag: string): string {
+  return `HELM_DRIFT_EXPORTER_${flag.toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`;
+}

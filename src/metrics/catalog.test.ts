@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { decodeRelease } from "../helm/decode.ts";
+import { analyzeStatus } from "../analysis/status.ts";
+import { freezeSnapshot } from "../scan/snapshot.ts";
+import { ALL_METRICS, RUNTIME_METRIC_PREFIXES } from "./catalog.ts";
+import { SelfMetrics } from "./self-metrics.ts";
+import { renderSnapshot } from "./snapshot-metrics.ts";
+
+interface DocumentedMetric {
+  readonly type: string;
+  readonly labels: string[];
+}
+
+function documentedMetrics(): Map<string, DocumentedMetric> {
+  const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+  const metrics = new Map<string, DocumentedMetric>();
+  for (const line of docs.split("\n")) {
+    const cells = line.split("|").map((cell) => cell.trim());
+    const name = /^`([a-z_]+)`$/.exec(cells[1] ?? "")?.[1];
+    if (!name) continue;
+    const labels = [...(cells[3] ?? "").matchAll(/`([a-z_]+)`/g)].map((match) => match[1] ?? "");
+    metrics.set(name, { type: cells[2] ?? "", labels });
+  }
+  return metrics;
+}
+
+/** Metric names and label names in Prometheus exposition text. */
+function exposed(text: string): Map<string, Set<string>> {
+  const names = new Map<string, Set<string>>();
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? /.exec(line);
+    if (!match?.[1]) continue;
+    const labels = [...(match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)].map((m) => m[1] ?? "");
+    const name = match[1].replace(/_(bucket|sum|count)$/, "");
+    names.set(name, new Set([...(names.get(name) ?? []), ...labels.filter((l) => l !== "le")]));
+  }
+  return names;
+}
+
+describe("metric catalogue", () => {
+  it("docs/metrics.md documents every metric with its type and labels, and nothing else", () => {
+    const documented = documentedMetrics();
+    for (const metric of ALL_METRICS) {
+      const doc = documented.get(metric.name);
+      assert.ok(doc, `${metric.name} is not documented in docs/metrics.md`);
+      assert.equal(doc.type, metric.type, `${metric.name}: documented type`);
+      assert.deepEqual(doc.labels, [...metric.labels], `${metric.name}: documented labels`);
+    }
+    const known = new Set(ALL_METRICS.map((metric) => metric.name));
+    for (const name of documented.keys())
+      assert.ok(known.has(name), `docs/metrics.md documents unknown ${name}`);
+  });
+
+  it("the exporter serves only catalogued metrics, with their catalogued labels", async () => {
+    const latest = decodeRelease(encodeRelease(releaseRecord({ revision: 2, status: "failed" })));
+    const failing = analyzeStatus({
+      namespace: "apps",
+      release: "web",
+      storage: "secret",
+      revisions: [
+        { revision: 1, status: "deployed" },
+        { revision: 2, status: "failed" },
+      ],
+      latest,
+    });
+    const unreadable = analyzeStatus({
+      namespace: "apps",
+      release: "broken",
+      storage: "configmap",
+      revisions: [{ revision: 1, status: "deployed", createdAt: new Date() }],
+      latest: { ok: false, reason: "gzip", message: "bad" },
+    });
+    const now = new Date();
+    const text =
+      (await renderSnapshot(
+        freezeSnapshot({
+          startedAt: now,
+          finishedAt: now,
+          durationSeconds: 0.1,
+          success: true,
+          releases: [failing, unreadable],
+          collectors: [{ name: "releases", success: true, durationSeconds: 0.1, errors: [] }],
+        }),
+      )) + (await new SelfMetrics().registry.metrics());
+    const catalogue = new Map(ALL_METRICS.map((metric) => [metric.name, metric]));
+    for (const [name, labels] of exposed(text)) {
+      if (RUNTIME_METRIC_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+      const metric = catalogue.get(name);
+      assert.ok(metric, `${name} is served but not in the catalogue`);
+      for (const label of labels)
+        assert.ok(metric.labels.includes(label), `${name} has uncatalogued label ${label}`);
+    }
+    // Every release metric shows up for this scenario.
+    for (const metric of ALL_METRICS.filter((m) => m.name.startsWith("helm_release_"))) {
+      assert.ok(exposed(text).has(metric.name), `${metric.name} not served`);
+    }
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Every metric the exporter exposes, declared once. The code registers metrics only
+ * from here, and a test holds docs/metrics.md to this table.
+ */
+export interface MetricDefinition {
+  readonly name: string;
+  readonly type: "gauge" | "counter";
+  readonly labels: readonly string[];
+  readonly help: string;
+}
+
+const RELEASE = ["namespace", "release"] as const;
+
+export const RELEASE_METRICS = {
+  info: {
+    name: "helm_release_info",
+    type: "gauge",
+    labels: [...RELEASE, "chart", "chart_version", "app_version", "storage"],
+    help: "Chart of the latest revision of a Helm release; always 1.",
+  },
+  status: {
+    name: "helm_release_status",
+    type: "gauge",
+    labels: [...RELEASE, "status"],
+    help: "Status of the latest revision: 1 for the current status, 0 for each of Helm's other eight statuses.",
+  },
+  revision: {
+    name: "helm_release_revision",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Number of the latest revision.",
+  },
+  deployedRevision: {
+    name: "helm_release_deployed_revision",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Number of the newest revision in status deployed; absent when no revision is deployed.",
+  },
+  revisions: {
+    name: "helm_release_revisions",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Revisions stored in the release history.",
+  },
+  failedRevisions: {
+    name: "helm_release_failed_revisions",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Consecutive failed revisions since the last successful one; 0 when the latest did not fail.",
+  },
+  lastDeployed: {
+    name: "helm_release_last_deployed_timestamp_seconds",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Unix time the latest revision was deployed (or attempted); tells how long a release has been pending.",
+  },
+  unreadable: {
+    name: "helm_release_unreadable",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "1 when the latest release record could not be read, with the reason (base64, gzip, too_large, json, schema, manifest, fetch).",
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+export const SCAN_METRICS = {
+  lastScanTimestamp: {
+    name: "helm_drift_exporter_last_scan_timestamp_seconds",
+    type: "gauge",
+    labels: [],
+    help: "Unix time the scan whose results are served finished; its age is the age of every other metric.",
+  },
+  scanDuration: {
+    name: "helm_drift_exporter_scan_duration_seconds",
+    type: "gauge",
+    labels: [],
+    help: "Wall time of the last scan.",
+  },
+  collectorSuccess: {
+    name: "helm_drift_exporter_collector_success",
+    type: "gauge",
+    labels: ["collector"],
+    help: "1 when the collector succeeded in the last scan, else 0.",
+  },
+  collectorDuration: {
+    name: "helm_drift_exporter_collector_duration_seconds",
+    type: "gauge",
+    labels: ["collector"],
+    help: "Wall time of the collector in the last scan.",
+  },
+  releases: {
+    name: "helm_drift_exporter_releases",
+    type: "gauge",
+    labels: [],
+    help: "Releases seen by the last scan.",
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+export const SELF_METRICS = {
+  buildInfo: {
+    name: "helm_drift_exporter_build_info",
+    type: "gauge",
+    labels: ["version", "node_version"],
+    help: "Version of the exporter and of the Node.js runtime; always 1.",
+  },
+  lastScanSuccess: {
+    name: "helm_drift_exporter_last_scan_success",
+    type: "gauge",
+    labels: [],
+    help: "1 when the most recent scan attempt succeeded in full; 0 when it failed, timed out or a collector failed (the previous results stay served).",
+  },
+  scans: {
+    name: "helm_drift_exporter_scans_total",
+    type: "counter",
+    labels: ["result"],
+    help: "Scans by result: success, partial (a collector failed), error, timeout or skipped (the previous scan was still running).",
+  },
+  apiRequests: {
+    name: "helm_drift_exporter_kube_api_requests_total",
+    type: "counter",
+    labels: ["verb", "resource"],
+    help: "Requests made to the Kubernetes API.",
+  },
+  apiRequestErrors: {
+    name: "helm_drift_exporter_kube_api_request_errors_total",
+    type: "counter",
+    labels: ["verb", "resource"],
+    help: "Requests to the Kubernetes API that failed (error status or transport error).",
+  },
+  apiResponseBytes: {
+    name: "helm_drift_exporter_kube_api_response_bytes_total",
+    type: "counter",
+    labels: ["verb", "resource"],
+    help: "Bytes received from the Kubernetes API.",
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+export const ALL_METRICS: readonly MetricDefinition[] = [
+  ...Object.values(RELEASE_METRICS),
+  ...Object.values(SCAN_METRICS),
+  ...Object.values(SELF_METRICS),
+];
+
+/** Standard process and runtime metrics from prom-client, documented as a group. */
+export const RUNTIME_METRIC_PREFIXES = ["process_", "nodejs_"] as const;

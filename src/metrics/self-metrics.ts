@@ -1,0 +1,60 @@
+/** Live metrics about the exporter itself: build, scans, Kubernetes API usage, process. */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import type { RequestObserver, Verb } from "../kube/client.ts";
+import { SELF_METRICS as M } from "./catalog.ts";
+import { VERSION } from "../version.ts";
+
+const NONCONFORMING_DEFAULT_METRICS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+] as const;
+
+export type ScanResult = "success" | "partial" | "error" | "timeout" | "skipped";
+
+export class SelfMetrics implements RequestObserver {
+  readonly registry = new Registry();
+  private readonly scans: Counter;
+  private readonly lastScanSuccess: Gauge;
+  private readonly requests: Counter;
+  private readonly requestErrors: Counter;
+  private readonly responseBytes: Counter;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    new Gauge({
+      name: M.buildInfo.name,
+      help: M.buildInfo.help,
+      labelNames: M.buildInfo.labels,
+      registers,
+    }).set({ version: VERSION, node_version: process.version }, 1);
+    const counter = (definition: { name: string; help: string; labels: readonly string[] }) =>
+      new Counter({ name: definition.name, help: definition.help, labelNames: definition.labels, registers });
+    this.scans = counter(M.scans);
+    this.lastScanSuccess = new Gauge({
+      name: M.lastScanSuccess.name,
+      help: M.lastScanSuccess.help,
+      registers,
+    });
+    this.requests = counter(M.apiRequests);
+    this.requestErrors = counter(M.apiRequestErrors);
+    this.responseBytes = counter(M.apiResponseBytes);
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names these gauges *_total, which promtool (rightly) rejects: only counters end in _total.
+      for (const name of NONCONFORMING_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+  }
+
+  observe(request: { verb: Verb; resource: string; ok: boolean; bytes: number }): void {
+    const labels = { verb: request.verb, resource: request.resource };
+    this.requests.inc(labels);
+    if (!request.ok) this.requestErrors.inc(labels);
+    this.responseBytes.inc(labels, request.bytes);
+  }
+
+  scanFinished(result: ScanResult): void {
+    this.scans.inc({ result });
+    if (result !== "skipped") this.lastScanSuccess.set(result === "success" ? 1 : 0);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The immutable result of one scan. Outputs (metrics, JSON API, CLI) read only this;
+ * nothing downstream of a snapshot talks to the cluster.
+ */
+import type { StatusReport } from "../analysis/status.ts";
+
+export interface CollectorResult {
+  readonly name: string;
+  readonly success: boolean;
+  readonly durationSeconds: number;
+  readonly errors: readonly string[];
+}
+
+export type ReleaseReport = StatusReport;
+
+export interface Snapshot {
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly durationSeconds: number;
+  /** All collectors succeeded: every release that exists was seen and analysed. */
+  readonly success: boolean;
+  readonly releases: readonly ReleaseReport[];
+  readonly collectors: readonly CollectorResult[];
+}
+
+export function releaseKey(report: { namespace: string; release: string }): string {
+  return `${report.namespace}/${report.release}`;
+}
+
+/** Freezes the snapshot and everything in it, so no output can change what another sees. */
+export function freezeSnapshot(snapshot: Snapshot): Snapshot {
+  const freeze = (value: unknown): void => {
+    if (value && typeof value === "object" && !Object.isFrozen(value) && !(value instanceof Date)) {
+      Object.freeze(value);
+      for (const child of Object.values(value)) freeze(child);
+    }
+  };
+  freeze(snapshot);
+  return snapshot;
+}

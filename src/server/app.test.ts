@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import request from "supertest";
+import { analyzeStatus } from "../analysis/status.ts";
+import { decodeRelease } from "../helm/decode.ts";
+import { SelfMetrics } from "../metrics/self-metrics.ts";
+import { freezeSnapshot, type Snapshot } from "../scan/snapshot.ts";
+import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { createApp } from "./app.ts";
+import { SnapshotStore } from "./store.ts";
+
+function snapshot(): Snapshot {
+  const report = analyzeStatus({
+    namespace: "apps",
+    release: "web",
+    storage: "secret",
+    revisions: [{ revision: 1, status: "deployed" }],
+    latest: decodeRelease(encodeRelease(releaseRecord())),
+  });
+  const now = new Date("2026-11-24T10:00:00Z");
+  return freezeSnapshot({
+    startedAt: now,
+    finishedAt: now,
+    durationSeconds: 0.25,
+    success: true,
+    releases: [report],
+    collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
+  });
+}
+
+function setup(telemetryPath = "/metrics") {
+  const store = new SnapshotStore();
+  const app = createApp({
+    store,
+    registry: new SelfMetrics({ processMetrics: false }).registry,
+    telemetryPath,
+  });
+  return { store, app };
+}
+
+describe("HTTP endpoints", () => {
+  it("serves a landing page linking the endpoints", async () => {
+    const response = await request(setup("/custom").app).get("/").expect(200).expect("Content-Type", /html/);
+    assert.match(response.text, /helm-drift-exporter/);
+    assert.match(response.text, /href="\/custom"/);
+    assert.match(response.text, /href="\/api\/v1\/releases"/);
+  });
+
+  it("is healthy at once and ready only after the first scan", async () => {
+    const { app, store } = setup();
+    await request(app).get("/healthz").expect(200, "ok\n");
+    await request(app).get("/readyz").expect(503);
+    await request(app).get("/api/v1/releases").expect(503);
+    await store.publish(snapshot());
+    await request(app).get("/readyz").expect(200, "ok\n");
+  });
+
+  it("serves self metrics before the first scan and release metrics after it", async () => {
+    const { app, store } = setup();
+    const before = await request(app)
+      .get("/metrics")
+      .expect(200)
+      .expect("Content-Type", /text\/plain/);
+    assert.match(before.text, /helm_drift_exporter_build_info\{version="[^"]+",node_version="v\d+/);
+    assert.doesNotMatch(before.text, /helm_release_status/);
+    await store.publish(snapshot());
+    const after = await request(app).get("/metrics").expect(200);
+    assert.match(after.text, /helm_release_status\{namespace="apps",release="web",status="deployed"\} 1/);
+    assert.match(after.text, /helm_release_status\{namespace="apps",release="web",status="failed"\} 0/);
+    assert.match(
+      after.text,
+      /helm_release_info\{namespace="apps",release="web",chart="web",chart_version="1.2.3",app_version="4.5.6",storage="secret"\} 1/,
+    );
+    assert.match(after.text, /helm_drift_exporter_last_scan_timestamp_seconds 1795\d+/);
+  });
+
+  it("serves the telemetry path it is configured with", async () => {
+    const { app } = setup("/custom");
+    await request(app).get("/custom").expect(200);
+    await request(app).get("/metrics").expect(404);
+  });
+
+  it("serves releases as JSON, one release by name, and 404 for an unknown one", async () => {
+    const { app, store } = setup();
+    await store.publish(snapshot());
+    const list = await request(app).get("/api/v1/releases").expect(200).expect("Content-Type", /json/);
+    const body = list.body as { scan: { success: boolean }; releases: { release: string; status: string }[] };
+    assert.equal(body.scan.success, true);
+    assert.deepEqual(
+      body.releases.map((r) => [r.release, r.status]),
+      [["web", "deployed"]],
+    );
+    const one = await request(app).get("/api/v1/releases/apps/web").expect(200);
+    assert.equal((one.body as { release: { chart: { name: string } } }).release.chart.name, "web");
+    await request(app).get("/api/v1/releases/apps/nope").expect(404);
+  });
+
+  it("never serves user values", async () => {
+    const { app, store } = setup();
+    await store.publish(snapshot());
+    for (const path of ["/metrics", "/api/v1/releases", "/api/v1/releases/apps/web"]) {
+      const response = await request(app).get(path).expect(200);
+      assert.doesNotMatch(response.text, /user-supplied-secret|chart-default-secret/, path);
+    }
+  });
+
+  it("answers 404 elsewhere", async () => {
+    await request(setup().app).get("/nope").expect(404);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * The HTTP face of the exporter. Every handler reads the published snapshot or the
+ * in-process registry; none talks to the cluster.
+ */
+import express, { type Express, type Response } from "express";
+import type { Registry } from "prom-client";
+import { toReleaseJson } from "../output/json.ts";
+import { releaseKey } from "../scan/snapshot.ts";
+import { NAME, VERSION } from "../version.ts";
+import type { SnapshotStore } from "./store.ts";
+
+export interface AppOptions {
+  readonly store: SnapshotStore;
+  readonly registry: Registry;
+  readonly telemetryPath: string;
+}
+
+export function createApp(options: AppOptions): Express {
+  const { store, registry, telemetryPath } = options;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.get("/", (_request, response) => {
+    response.type("html").send(landingPage(telemetryPath));
+  });
+
+  app.get(telemetryPath, async (_request, response) => {
+    const live = await registry.metrics();
+    response.type(registry.contentType).send(`${store.current?.metricsText ?? ""}${live}`);
+  });
+
+  app.get("/healthz", (_request, response) => {
+    response.type("text").send("ok\n");
+  });
+
+  app.get("/readyz", (_request, response) => {
+    if (store.current) response.type("text").send("ok\n");
+    else response.status(503).type("text").send("waiting for the first scan\n");
+  });
+
+  app.get("/api/v1/releases", (_request, response) => {
+    const published = store.current;
+    if (!published) {
+      notReady(response);
+      return;
+    }
+    response.json({
+      scan: scanJson(published.snapshot),
+      releases: published.snapshot.releases.map(toReleaseJson),
+    });
+  });
+
+  app.get("/api/v1/releases/:namespace/:release", (request, response) => {
+    const published = store.current;
+    if (!published) {
+      notReady(response);
+      return;
+    }
+    const key = releaseKey({ namespace: request.params.namespace, release: request.params.release });
+    const report = published.snapshot.releases.find((candidate) => releaseKey(candidate) === key);
+    if (!report) {
+      response.status(404).json({ error: `no release ${key} in the last scan` });
+      return;
+    }
+    response.json({ scan: scanJson(published.snapshot), release: toReleaseJson(report) });
+  });
+
+  app.use((_request, response) => {
+    response.status(404).type("text").send("not found\n");
+  });
+  return app;
+}
+
+function notReady(response: Response): void {
+  response.status(503).json({ error: "waiting for the first scan" });
+}
+
+function scanJson(snapshot: { finishedAt: Date; durationSeconds: number; success: boolean }) {
+  return {
+    finishedAt: snapshot.finishedAt.toISOString(),
+    durationSeconds: snapshot.durationSeconds,
+    success: snapshot.success,
+  };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${String(char.charCodeAt(0))};`);
+}
+
+function landingPage(telemetryPath: string): string {
+  const links: [string, string][] = [
+    [telemetryPath, "Metrics"],
+    ["/api/v1/releases", "Releases (JSON)"],
+    ["/healthz", "Health"],
+    ["/readyz", "Readiness"],
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${NAME}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:50rem}code{background:#eee;padding:0 .2rem}</style></head>
+<body>
+<h1>${NAME}</h1>
+<p>Version <code>${VERSION}</code>. Finds drift, failed and stuck revisions in Helm releases.</p>
+<ul>
+${links.map(([href, text]) => `<li><a href="${escapeHtml(href)}">${text}</a></li>`).join("\n")}
+</ul>
+</body>
+</html>
+`;
+}
