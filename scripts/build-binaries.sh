@@ -93,7 +93,25 @@ build_helm() {
   rmdir "$gobin"
 }
 
+# A tool from a Debian package, extracted (not installed: no service scripts run).
+debian_tool() {
+  local package=$1 tool=$2 version=$3 name=$2-$3
+  if have "$name"; then return; fi
+  if [[ -z $(apt-cache policy "$package" 2>/dev/null | sed -n 's/ *Candidate: //p' | grep -v none) ]]; then
+    log "refreshing Debian package lists"
+    apt-get update -qq
+  fi
+  local work
+  work=$(mktemp -d)
+  chmod 777 "$work" # apt's unprivileged download user writes here
+  log "extracting $tool from Debian's $package $version"
+  (cd "$work" && apt-get download -qq "$package=$version" && dpkg -x ./*.deb root)
+  mv "$work/root/usr/bin/$tool" "$bin/$name"
+  rm -rf "$work"
+}
+
 build_kubernetes
+debian_tool prometheus promtool "$PROMTOOL_DEBIAN_VERSION"
 build_helm 3 "$HELM3_VERSION"
 build_helm 4 "$HELM4_VERSION"
 log "binaries ready in $bin"

@@ -9,6 +9,7 @@ export interface Versions {
   readonly etcd: string;
   readonly helm3: string;
   readonly helm4: string;
+  readonly promtoolDebian: string;
 }
 
 /** The pinned versions, read from the same file the build script uses. */
@@ -28,6 +29,7 @@ export function readVersions(): Versions {
     etcd: get("ETCD_VERSION"),
     helm3: get("HELM3_VERSION"),
     helm4: get("HELM4_VERSION"),
+    promtoolDebian: get("PROMTOOL_DEBIAN_VERSION"),
   };
 }
 
@@ -41,6 +43,7 @@ export interface Binaries {
   readonly kubectl: string;
   readonly helm3: string;
   readonly helm4: string;
+  readonly promtool: string;
 }
 
 export function resolveBinaries(versions = readVersions()): Binaries {
@@ -51,6 +54,7 @@ export function resolveBinaries(versions = readVersions()): Binaries {
     kubectl: path.join(dir, `kubectl-${versions.kubernetes}`),
     helm3: path.join(dir, `helm-${versions.helm3}`),
     helm4: path.join(dir, `helm-${versions.helm4}`),
+    promtool: path.join(dir, `promtool-${versions.promtoolDebian}`),
   };
   const missing = (Object.values(binaries) as string[]).filter((file) => !existsSync(file));
   if (missing.length > 0) {

@@ -231,6 +231,7 @@ async function main(): Promise<void> {
   symlinkSync(binaries.kubectl, path.join(binDir, "kubectl"));
   symlinkSync(binaries.helm3, path.join(binDir, "helm"));
   symlinkSync(binaries.helm4, path.join(binDir, "helm4"));
+  symlinkSync(binaries.promtool, path.join(binDir, "promtool"));
 
   const kubeconfig = path.join(dir, "kubeconfig");
   writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caCert, [admin, unprivileged]), { mode: 0o600 });

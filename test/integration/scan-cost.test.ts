@@ -1,0 +1,74 @@
+/**
+ * What a scan costs the apiserver, counted on the real control plane: listing is
+ * metadata-only, only the latest revision of each release is fetched, and an unchanged
+ * revision is never fetched or decoded twice.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DEFAULT_DECODE_LIMITS } from "../../src/helm/decode.ts";
+import { KubeClient, type RequestObserver } from "../../src/kube/client.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { RevisionReader } from "../../src/read/release-storage.ts";
+import { scan } from "../../src/scan/scanner.ts";
+import { clusterInfo, createNamespace } from "../support/cluster.ts";
+import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";
+
+class Counter implements RequestObserver {
+  readonly requests: string[] = [];
+  observe(request: { verb: string; resource: string }): void {
+    this.requests.push(`${request.verb} ${request.resource}`);
+  }
+  take(): string[] {
+    return this.requests.splice(0).sort();
+  }
+}
+
+describe("scan cost", () => {
+  it("lists metadata once per storage kind and fetches each changed latest revision once", async () => {
+    const ns = await createNamespace("cost");
+    const smoke = fixtureChart("smoke");
+    await helm("v3", ["install", "a", smoke, "-n", ns]);
+    await helm("v3", ["upgrade", "a", smoke, "-n", ns]);
+    await helm("v3", ["upgrade", "a", smoke, "-n", ns]);
+    await helm("v4", ["install", "b", smoke, "-n", ns]);
+
+    const counter = new Counter();
+    const client = KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
+    const reader = new RevisionReader(client, DEFAULT_DECODE_LIMITS);
+    const context = {
+      client,
+      reader,
+      scope: { include: [ns], exclude: [] },
+      concurrency: 4,
+      logger: silentLogger,
+    };
+    try {
+      const cold = await scan(context);
+      assert.equal(cold.releases.length, 2);
+      // 4 revisions stored, 2 fetched: only each release's latest.
+      assert.deepEqual(counter.take(), ["get secrets", "get secrets", "list configmaps", "list secrets"]);
+      assert.equal(reader.decodeCount, 2);
+
+      const warm = await scan(context);
+      assert.deepEqual(warm.releases, cold.releases);
+      assert.deepEqual(
+        counter.take(),
+        ["list configmaps", "list secrets"],
+        "an unchanged cluster costs two lists",
+      );
+      assert.equal(reader.decodeCount, 2, "nothing decoded twice");
+
+      await failUpgrade("v3", "a", ns);
+      const changed = await scan(context);
+      assert.equal(changed.releases.find((r) => r.release === "a")?.status, "failed");
+      assert.deepEqual(
+        counter.take(),
+        ["get secrets", "list configmaps", "list secrets"],
+        "only the new revision is fetched",
+      );
+      assert.equal(reader.decodeCount, 3);
+    } finally {
+      client.close();
+    }
+  });
+});

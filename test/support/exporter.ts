@@ -1,0 +1,110 @@
+/** Runs the real exporter CLI (scan or serve) against the test control plane. */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { repoRoot } from "../cluster/binaries.ts";
+
+const MAIN = path.join(repoRoot, "src/cli/main.ts");
+
+export interface ScanRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runExporter(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ScanRun> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface ReleaseJson {
+  namespace: string;
+  release: string;
+  storage: string;
+  chart: { name: string; version: string; appVersion: string } | null;
+  status: string;
+  description: string | null;
+  revision: number;
+  deployedRevision: number | null;
+  revisions: number;
+  failedRevisions: number;
+  lastDeployed: string | null;
+  applyMethod: string | null;
+  needsAttention: boolean;
+  unreadable: { revision: number; reason: string; message: string } | null;
+  history: { revision: number; status: string; updated: string | null }[];
+}
+
+export interface ScanJson {
+  schemaVersion: number;
+  scan: { success: boolean; collectors: { name: string; success: boolean; errors: string[] }[] };
+  summary: { releases: number; needingAttention: number };
+  releases: ReleaseJson[];
+}
+
+/** `scan --output json` over the given namespaces; returns the exit code and parsed output. */
+export async function scanJson(
+  namespaces: readonly string[],
+  extraArgs: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+) {
+  const run = await runExporter(
+    ["scan", "--output", "json", "--namespaces", namespaces.join(","), ...extraArgs],
+    env,
+  );
+  let json: ScanJson;
+  try {
+    json = JSON.parse(run.stdout) as ScanJson;
+  } catch {
+    throw new Error(`scan printed no JSON (exit ${String(run.code)}):\n${run.stdout}\n${run.stderr}`);
+  }
+  const release = (name: string): ReleaseJson => {
+    const found = json.releases.find((candidate) => candidate.release === name);
+    if (!found)
+      throw new Error(`release ${name} not in scan: ${json.releases.map((r) => r.release).join(", ")}`);
+    return found;
+  };
+  return { code: run.code, json, stderr: run.stderr, release };
+}
+
+export interface Server {
+  readonly url: string;
+  readonly logs: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `serve` on a free loopback port and waits until it listens. */
+export async function startServer(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const child = spawn(process.execPath, [MAIN, "serve", "--web.listen-address", "127.0.0.1:0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let logs = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      logs += chunk.toString();
+      const port = /"address":"[^"]*:(\d+)"/.exec(logs)?.[1];
+      if (port) resolve(`http://127.0.0.1:${port}`);
+    });
+    void exited.then((code) => {
+      reject(new Error(`exporter exited (${String(code)}) before listening:\n${logs}`));
+    });
+  });
+  return {
+    url,
+    logs: () => logs,
+    stop: async () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
