@@ -186,12 +186,12 @@ describe("parseManifest", () => {
 
   it("reads scalars as Kubernetes does (YAML 1.1)", () => {
     const [object] = parseManifest(
-      "apiVersion: v1\nkind: X\nmetadata: {name: x}\nspec: {a: yes, b: 0755, c: '0755'}\n",
+      "apiVersion: v1\nkind: X\nmetadata: {name: x}\nspec: {a: yes, b: 0755, c: '0755', t: 12:30, d: 2001-12-14}\n",
       {
         maxYamlAliases: 100,
       },
     );
-    assert.deepEqual(object?.body.spec, { a: true, b: 493, c: "0755" });
+    assert.deepEqual(object?.body.spec, { a: true, b: 493, c: "0755", t: "12:30", d: "2001-12-14" });
   });
 });
 

@@ -4,7 +4,7 @@
  * goes on with the others.
  */
 import { gunzipSync } from "node:zlib";
-import { isMap, parseAllDocuments } from "yaml";
+import { isMap, parseAllDocuments, type Tags } from "yaml";
 import {
   isReleaseStatus,
   type ChartInfo,
@@ -177,7 +177,12 @@ function isHookPhase(value: string): value is HookPhase {
  */
 export function parseManifest(text: string, limits: Pick<DecodeLimits, "maxYamlAliases">): ManifestObject[] {
   const objects: ManifestObject[] = [];
-  const documents = parseAllDocuments(text, { version: "1.1", merge: true, uniqueKeys: false });
+  const documents = parseAllDocuments(text, {
+    version: "1.1",
+    merge: true,
+    uniqueKeys: false,
+    customTags: withoutTimeTags,
+  });
   if (!Array.isArray(documents)) return objects; // an empty stream
   for (const document of documents) {
     if (document.errors.length > 0) {
@@ -196,6 +201,17 @@ export function parseManifest(text: string, limits: Pick<DecodeLimits, "maxYamlA
     objects.push(...manifestObjects(body, source));
   }
   return objects;
+}
+
+/**
+ * go-yaml, which Helm and Kubernetes use, reads `12:30` and `2001-12-14` as strings; the
+ * yaml library's 1.1 schema would make them a sexagesimal number and a Date.
+ */
+function withoutTimeTags(tags: Tags): Tags {
+  return tags.filter(
+    (tag) =>
+      !(typeof tag === "object" && (tag.format === "TIME" || tag.tag === "tag:yaml.org,2002:timestamp")),
+  );
 }
 
 function manifestObjects(body: unknown, source: string | undefined): ManifestObject[] {
