@@ -1,0 +1,411 @@
+/**
+ * Drift analysis on objects recorded from the real control plane
+ * (test/fixtures/drift/record.ts): a helm v4 install left untouched, and a helm v3
+ * install changed with kubectl scale, set image, patch (env, resources, an added
+ * container, a Secret value), label (a declared label, Helm's managed-by label
+ * removed), edit (a ConfigMap) and a custom resource patch.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { compareObject, REDACTED } from "./compare.ts";
+import {
+  analyzeDrift,
+  DEFAULT_DRIFT_OPTIONS,
+  hpaTargetKey,
+  type DriftInput,
+  type LiveLookup,
+} from "./drift.ts";
+import { managedFieldsOf, ownersOf } from "./managed-fields.ts";
+import { formatPath, pointerMatches } from "./path.ts";
+
+type Body = Record<string, unknown>;
+const recorded = JSON.parse(
+  readFileSync(new URL("../../../test/fixtures/drift/recorded-objects.json", import.meta.url), "utf8"),
+) as Record<string, { declared: Body; live: Body }>;
+
+function fixture(key: string): { declared: Body; live: Body } {
+  const entry = recorded[key];
+  assert.ok(entry, `fixture ${key}`);
+  return entry;
+}
+
+function driftOf(key: string, overrides: Partial<DriftInput> = {}) {
+  const { declared, live } = fixture(key);
+  const [namespace = "", kind = "", name = ""] = key.split("/");
+  const lookup = (): LiveLookup => ({ state: "found", object: live });
+  return analyzeDrift({
+    release: "shop",
+    namespace,
+    baseRevision: 1,
+    baseIsDeployed: true,
+    objects: [{ apiVersion: String(declared.apiVersion), kind, name, body: declared }],
+    namespaced: () => true,
+    lookup,
+    hpaTargets: new Set(),
+    options: DEFAULT_DRIFT_OPTIONS,
+    ...overrides,
+  });
+}
+
+describe("no false drift on a fresh helm v4 (server-side apply) install", () => {
+  for (const key of [
+    "rw4/Deployment/shop-web",
+    "rw4/Service/shop-web",
+    "rw4/StatefulSet/shop-db",
+    "rw4/NetworkPolicy/shop",
+  ]) {
+    it(key, () => {
+      const { declared, live } = fixture(key);
+      assert.deepEqual(compareObject(declared, live, { kind: key.split("/")[1] ?? "" }), []);
+      assert.deepEqual(driftOf(key).resources, []);
+    });
+  }
+});
+
+describe("real changes, with the manager that made them", () => {
+  it("finds every change to the Deployment and names kubectl-set, kubectl-patch and kubectl-label", () => {
+    const [resource] = driftOf("rw3/Deployment/shop-web").resources;
+    assert.ok(resource);
+    const fields = Object.fromEntries(
+      resource.fields.map((field) => [field.path, { change: field.change, managers: field.managers }]),
+    );
+    assert.deepEqual(fields, {
+      'metadata.labels["app.kubernetes.io/version"]': { change: "changed", managers: ["kubectl-label"] },
+      "spec.replicas": { change: "changed", managers: ["kubectl"] },
+      "spec.template.spec.containers[name=web].image": { change: "changed", managers: ["kubectl-set"] },
+      "spec.template.spec.containers[name=web].env[name=GREETING].value": {
+        change: "changed",
+        managers: ["kubectl-patch"],
+      },
+      "spec.template.spec.containers[name=web].resources.limits.memory": {
+        change: "changed",
+        managers: ["kubectl-patch"],
+      },
+      "spec.template.spec.containers[name=sidecar]": { change: "added", managers: ["kubectl-patch"] },
+    });
+    assert.ok(resource.since, "dated from managedFields");
+  });
+
+  it("ignores spec.replicas of a workload an HPA scales, and counts it", () => {
+    const report = driftOf("rw3/Deployment/shop-web", {
+      hpaTargets: new Set([hpaTargetKey("apps", "Deployment", "rw3", "shop-web")]),
+    });
+    assert.equal(report.ignored.hpa, 1);
+    assert.ok(!report.resources[0]?.fields.some((field) => field.path === "spec.replicas"));
+  });
+
+  it("attributes a scale to kubectl's scale subresource", () => {
+    const [resource] = driftOf("rw3/StatefulSet/shop-db").resources;
+    assert.deepEqual(
+      resource?.fields.map((field) => [field.path, field.declared, field.live, field.managers]),
+      [["spec.replicas", 1, 3, ["kubectl"]]],
+    );
+    assert.deepEqual(resource.managers, [{ manager: "kubectl", operation: "Update", subresource: "scale" }]);
+    assert.equal(resource.since, undefined, "the scale subresource's managedFields entry has no time");
+  });
+
+  it("reports a changed Secret value without its value", () => {
+    const report = driftOf("rw3/Secret/shop-secret");
+    assert.deepEqual(
+      report.resources[0]?.fields.map((field) => [field.path, field.declared, field.live, field.managers]),
+      [["data.password", REDACTED, REDACTED, ["kubectl-patch"]]],
+    );
+    const text = JSON.stringify(report);
+    assert.doesNotMatch(
+      text,
+      /s3cr3t|czNjcjN0|Y2hhbmdlZA/,
+      "neither the declared nor the live value, plain or base64",
+    );
+  });
+
+  it("reports Helm's removed ownership label, which breaks the next upgrade", () => {
+    const [resource] = driftOf("rw3/PodDisruptionBudget/shop-web").resources;
+    assert.deepEqual(
+      resource?.fields.map((field) => [field.path, field.change]),
+      [['metadata.labels["app.kubernetes.io/managed-by"]', "removed"]],
+    );
+    assert.deepEqual(
+      resource.managers.map((m) => m.manager),
+      ["unknown"],
+    );
+  });
+});
+
+describe("managedFields path matching", () => {
+  it("finds owners by field, keyed item (with defaulted key fields) and atomic leaf", () => {
+    const { live } = fixture("rw4/Deployment/shop-web");
+    const entries = managedFieldsOf(live);
+    const owners = (path: Parameters<typeof ownersOf>[1]) =>
+      ownersOf(entries, path).map((entry) => entry.manager);
+    assert.deepEqual(owners([{ field: "spec" }, { field: "replicas" }]), ["helm"]);
+    const container = [
+      { field: "spec" },
+      { field: "template" },
+      { field: "spec" },
+      { field: "containers" },
+      { key: { name: "web" } },
+    ];
+    assert.deepEqual(
+      owners([...container, { field: "ports" }, { key: { containerPort: 8080, protocol: "TCP" } }]),
+      ["helm"],
+    );
+    assert.deepEqual(
+      owners([...container, { field: "ports" }, { key: { containerPort: 8080 } }]),
+      ["helm"],
+      "key subset",
+    );
+    assert.deepEqual(owners([...container, { field: "command" }]), [], "not set by anyone");
+    assert.deepEqual(
+      owners([
+        ...container,
+        { field: "securityContext" },
+        { field: "capabilities" },
+        { field: "drop" },
+        { index: 0 },
+      ]),
+      ["helm"],
+      "atomic list owned as a leaf",
+    );
+  });
+});
+
+describe("comparison rules", () => {
+  const compare = (declared: Body, live: Body, kind = "ConfigMap") =>
+    compareObject(declared, live, { kind }).map((d) => [formatPath(d.path), d.change]);
+
+  it("treats empty, zero and null declared values as absent", () => {
+    assert.deepEqual(
+      compare({ spec: { a: "", b: {}, c: [], d: null, e: false, f: 0, g: { h: {} } } }, { spec: {} }),
+      [],
+    );
+  });
+
+  it("compares quantities by value only where they are quantities", () => {
+    assert.deepEqual(
+      compare(
+        { spec: { resources: { limits: { cpu: 0.5, memory: "1024Mi" } } } },
+        { spec: { resources: { limits: { cpu: "500m", memory: "1Gi" } } } },
+      ),
+      [],
+    );
+    assert.deepEqual(compare({ data: { size: "1024Mi" } }, { data: { size: "1Gi" } }), [
+      ["data.size", "changed"],
+    ]);
+  });
+
+  it("accepts int or string where Kubernetes does", () => {
+    assert.deepEqual(
+      compare({ spec: { port: 8080, flag: true } }, { spec: { port: "8080", flag: "true" } }),
+      [],
+    );
+    assert.deepEqual(compare({ spec: { port: 8080 } }, { spec: { port: "8081" } }), [
+      ["spec.port", "changed"],
+    ]);
+  });
+
+  it("matches ports by port and defaulted protocol, and reports added and removed items", () => {
+    const declared = { spec: { ports: [{ port: 80 }, { port: 53, protocol: "UDP" }] } };
+    assert.deepEqual(
+      compare(
+        declared,
+        {
+          spec: {
+            ports: [
+              { port: 53, protocol: "UDP" },
+              { port: 80, protocol: "TCP", targetPort: 80 },
+            ],
+          },
+        },
+        "Service",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      compare(
+        declared,
+        {
+          spec: {
+            ports: [
+              { port: 80, protocol: "TCP" },
+              { port: 443, protocol: "TCP" },
+            ],
+          },
+        },
+        "Service",
+      ),
+      [
+        ["spec.ports[port=53,protocol=UDP]", "removed"],
+        ["spec.ports[port=443,protocol=TCP]", "added"],
+      ],
+    );
+  });
+
+  it("compares atomic lists whole, tolerating defaults inside their items", () => {
+    assert.deepEqual(compare({ spec: { args: ["a", "b"] } }, { spec: { args: ["a", "b"] } }), []);
+    assert.deepEqual(compare({ spec: { args: ["a", "b"] } }, { spec: { args: ["b", "a"] } }), [
+      ["spec.args", "changed"],
+    ]);
+    assert.deepEqual(
+      compare(
+        { spec: { ingress: [{ ports: [{ port: 80 }] }] } },
+        { spec: { ingress: [{ ports: [{ port: 80, protocol: "TCP" }] }] } },
+        "NetworkPolicy",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      compare(
+        { spec: { tolerations: [{ key: "a" }] } },
+        { spec: { tolerations: [{ key: "a" }, { key: "b" }] } },
+      ),
+      [["spec.tolerations", "changed"]],
+    );
+  });
+
+  it("compares Secret stringData with base64 data, by value", () => {
+    const declared = { data: { a: "YQ==" }, stringData: { b: "b", a: "A" } };
+    assert.deepEqual(compare(declared, { data: { a: "QQ==", b: "Yg==" } }, "Secret"), []);
+    assert.deepEqual(compare(declared, { data: { a: "YQ==", b: "Yg==" } }, "Secret"), [
+      ["data.a", "changed"],
+    ]);
+  });
+
+  it("ignores metadata noise and Helm's own annotations in the manifest", () => {
+    assert.deepEqual(
+      compare(
+        {
+          metadata: {
+            name: "x",
+            namespace: "y",
+            annotations: { "meta.helm.sh/release-name": "other", "deployment.kubernetes.io/revision": "1" },
+            labels: { "app.kubernetes.io/managed-by": "Helm" },
+          },
+        },
+        { metadata: { name: "x", annotations: {} } },
+      ),
+      [],
+    );
+  });
+});
+
+describe("ignores", () => {
+  const base = "rw3/Deployment/shop-web";
+  const fields = (report: ReturnType<typeof driftOf>) =>
+    report.resources[0]?.fields.map((field) => field.path) ?? [];
+
+  it("rules by path and by manager, matched by release, namespace, kind and name globs", () => {
+    const report = driftOf(base, {
+      options: {
+        ...DEFAULT_DRIFT_OPTIONS,
+        rules: [
+          {
+            release: "sh*",
+            kind: "apps/Deployment",
+            paths: ["/spec/replicas", "/spec/template/spec/containers/name=web/image"],
+          },
+          { namespace: "rw?", name: "shop-*", managers: ["kubectl-patch"] },
+          { kind: "StatefulSet", paths: ["/metadata"] },
+        ],
+      },
+    });
+    assert.deepEqual(fields(report), ['metadata.labels["app.kubernetes.io/version"]']);
+    assert.equal(report.ignored.rule, 5);
+  });
+
+  it("a rule without paths or managers ignores the whole object", () => {
+    const report = driftOf(base, { options: { ...DEFAULT_DRIFT_OPTIONS, rules: [{ kind: "Deployment" }] } });
+    assert.deepEqual(report.resources, []);
+    assert.equal(report.ignored.rule, 6);
+  });
+
+  it("configured managers", () => {
+    const report = driftOf(base, {
+      options: { ...DEFAULT_DRIFT_OPTIONS, ignoreManagers: ["kubectl-patch", "kubectl-label"] },
+    });
+    assert.equal(report.ignored.manager, 4);
+  });
+
+  it("annotations on the live object", () => {
+    const { declared, live } = fixture(base);
+    const annotated = (annotations: Record<string, string>) => {
+      const metadata = live.metadata as Body;
+      return {
+        ...live,
+        metadata: { ...metadata, annotations: { ...(metadata.annotations as Body), ...annotations } },
+      };
+    };
+    const run = (object: Body) =>
+      analyzeDrift({
+        release: "shop",
+        namespace: "rw3",
+        baseRevision: 1,
+        baseIsDeployed: true,
+        objects: [{ apiVersion: "apps/v1", kind: "Deployment", name: "shop-web", body: declared }],
+        namespaced: () => true,
+        lookup: () => ({ state: "found", object }),
+        hpaTargets: new Set(),
+        options: DEFAULT_DRIFT_OPTIONS,
+      });
+    const some = run(annotated({ "helm-drift-exporter/ignore-paths": "/spec/replicas, /metadata/labels" }));
+    assert.equal(some.ignored.annotation, 2);
+    assert.equal(some.resources[0]?.fields.length, 4);
+    const all = run(annotated({ "helm-drift-exporter/ignore": "true" }));
+    assert.deepEqual(all.resources, []);
+    assert.equal(all.ignored.annotation, 6);
+  });
+});
+
+describe("missing and unchecked", () => {
+  it("reports missing objects and unchecked kinds, never as in sync", () => {
+    const { declared } = fixture("rw3/Deployment/shop-web");
+    const report = analyzeDrift({
+      release: "shop",
+      namespace: "rw3",
+      baseRevision: 4,
+      baseIsDeployed: false,
+      objects: [
+        { apiVersion: "apps/v1", kind: "Deployment", name: "gone", body: declared },
+        { apiVersion: "example.com/v1", kind: "Widget", name: "w", body: {} },
+        { apiVersion: "v1", kind: "Secret", name: "s", body: {} },
+      ],
+      namespaced: (_apiVersion, kind) => (kind === "Widget" ? undefined : true),
+      lookup: (ref) =>
+        ref.kind === "Deployment"
+          ? { state: "missing" }
+          : ref.kind === "Widget"
+            ? { state: "unchecked", reason: "not_served", message: "no Widget" }
+            : { state: "unchecked", reason: "forbidden", message: "RBAC" },
+      hpaTargets: new Set(),
+      options: DEFAULT_DRIFT_OPTIONS,
+    });
+    assert.deepEqual(
+      report.resources.map((r) => [r.resource.kind, r.resource.namespace, r.state, r.uncheckedReason]),
+      [
+        ["Deployment", "rw3", "missing", undefined],
+        ["Widget", "rw3", "unchecked", "not_served"],
+        ["Secret", "rw3", "unchecked", "forbidden"],
+      ],
+    );
+    assert.equal(report.managedResources, 3);
+    assert.equal(report.baseIsDeployed, false);
+  });
+});
+
+describe("paths", () => {
+  it("formats and matches pointers", () => {
+    const path = [{ field: "spec" }, { field: "containers" }, { key: { name: "web" } }, { field: "image" }];
+    assert.equal(formatPath(path), "spec.containers[name=web].image");
+    assert.ok(pointerMatches("/spec/containers/name=web/image", path));
+    assert.ok(pointerMatches("/spec/containers/*", path));
+    assert.ok(pointerMatches("/spec", path));
+    assert.ok(!pointerMatches("/spec/containers/name=db", path));
+    assert.ok(
+      pointerMatches("/metadata/labels/app.kubernetes.io~1name", [
+        { field: "metadata" },
+        { field: "labels" },
+        { field: "app.kubernetes.io/name" },
+      ]),
+    );
+  });
+});

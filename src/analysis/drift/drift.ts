@@ -1,0 +1,280 @@
+/**
+ * Drift of one release: every object of the manifest Helm believes is live, against the
+ * live cluster. Pure: the live objects come in as lookups, so every rule is unit-tested.
+ */
+import type { ManifestObject } from "../../helm/release.ts";
+import {
+  compareObject,
+  MANAGED_BY_LABEL,
+  RELEASE_NAME_ANNOTATION,
+  RELEASE_NAMESPACE_ANNOTATION,
+  type FieldDiff,
+} from "./compare.ts";
+import {
+  annotationIgnores,
+  ignoresWholeObject,
+  ruleIgnoresField,
+  ruleMatchesObject,
+  type IgnoreReason,
+  type IgnoreRule,
+  type ObjectIdentity,
+} from "./ignore.ts";
+import { managedFieldsOf, ownersOf, type ManagedFieldsEntry } from "./managed-fields.ts";
+import { isObject } from "./merge-keys.ts";
+import { formatPath, pointerMatches } from "./path.ts";
+
+export type UncheckedReason = "forbidden" | "not_served" | "error";
+export const UNCHECKED_REASONS: readonly UncheckedReason[] = ["forbidden", "not_served", "error"];
+
+export type LiveLookup =
+  | { readonly state: "found"; readonly object: Readonly<Record<string, unknown>> }
+  | { readonly state: "missing" }
+  | { readonly state: "unchecked"; readonly reason: UncheckedReason; readonly message: string };
+
+export interface ResourceRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** Undefined for cluster-scoped kinds. */
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export interface DriftOptions {
+  /** Managers that are Helm itself: their fields are the release's, never drift's authors. */
+  readonly helmManagers: readonly string[];
+  /** Managers whose changes are meant to happen (a CA injector writing caBundle). */
+  readonly ignoreManagers: readonly string[];
+  readonly ignoreHpaReplicas: boolean;
+  readonly rules: readonly IgnoreRule[];
+}
+
+export const DEFAULT_DRIFT_OPTIONS: DriftOptions = {
+  helmManagers: ["helm", "helm-controller"],
+  ignoreManagers: [],
+  ignoreHpaReplicas: true,
+  rules: [],
+};
+
+export interface Manager {
+  readonly manager: string;
+  readonly operation: string;
+  readonly subresource?: string;
+  readonly time?: Date;
+}
+
+export interface FieldDrift {
+  readonly path: string;
+  readonly change: FieldDiff["change"];
+  readonly declared: unknown;
+  readonly live: unknown;
+  readonly sensitive: boolean;
+  /** Managers other than Helm that own the field now; empty when nobody does (e.g. removed). */
+  readonly managers: readonly string[];
+}
+
+export interface ResourceDrift {
+  readonly resource: ResourceRef;
+  readonly state: "modified" | "missing" | "unchecked";
+  readonly uncheckedReason?: UncheckedReason;
+  readonly message?: string;
+  readonly fields: readonly FieldDrift[];
+  /** Who changed it, with the time of each manager's last write; "unknown" when no one owns the change. */
+  readonly managers: readonly Manager[];
+  /** Earliest write of a manager that drifted it (from managedFields: survives restarts). */
+  readonly since?: Date;
+}
+
+export interface DriftReport {
+  readonly baseRevision: number;
+  /** False when no revision is deployed and the latest was compared instead. */
+  readonly baseIsDeployed: boolean;
+  readonly managedResources: number;
+  /** Only resources that are not in sync: modified, missing or unchecked. */
+  readonly resources: readonly ResourceDrift[];
+  readonly ignored: Readonly<Record<IgnoreReason, number>>;
+}
+
+export interface DriftInput {
+  readonly release: string;
+  readonly namespace: string;
+  readonly baseRevision: number;
+  readonly baseIsDeployed: boolean;
+  readonly objects: readonly ManifestObject[];
+  readonly namespaced: (apiVersion: string, kind: string) => boolean | undefined;
+  readonly lookup: (resource: ResourceRef) => LiveLookup;
+  /** `group/Kind/namespace/name` of workloads an HPA scales. */
+  readonly hpaTargets: ReadonlySet<string>;
+  readonly options: DriftOptions;
+}
+
+export const UNKNOWN_MANAGER = "unknown";
+
+export function resourceRef(
+  object: ManifestObject,
+  releaseNamespace: string,
+  namespaced: boolean | undefined,
+): ResourceRef {
+  const base = { apiVersion: object.apiVersion, kind: object.kind, name: object.name };
+  // Unknown scope (kind not served): keep the namespace Helm would have used, for reporting.
+  return namespaced === false ? base : { ...base, namespace: object.namespace ?? releaseNamespace };
+}
+
+export function groupOf(apiVersion: string): string {
+  return apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
+}
+
+export function hpaTargetKey(group: string, kind: string, namespace: string, name: string): string {
+  return `${group}/${kind}/${namespace}/${name}`;
+}
+
+export function analyzeDrift(input: DriftInput): DriftReport {
+  const ignored: Record<IgnoreReason, number> = { annotation: 0, hpa: 0, manager: 0, rule: 0 };
+  const resources: ResourceDrift[] = [];
+  for (const object of input.objects) {
+    const resource = resourceRef(object, input.namespace, input.namespaced(object.apiVersion, object.kind));
+    const identity: ObjectIdentity = {
+      release: input.release,
+      namespace: resource.namespace ?? "",
+      group: groupOf(resource.apiVersion),
+      kind: resource.kind,
+      name: resource.name,
+    };
+    const rules = input.options.rules.filter((rule) => ruleMatchesObject(rule, identity));
+    const live = input.lookup(resource);
+    if (live.state === "unchecked") {
+      resources.push({
+        resource,
+        state: "unchecked",
+        uncheckedReason: live.reason,
+        message: live.message,
+        fields: [],
+        managers: [],
+      });
+      continue;
+    }
+    if (live.state === "missing") {
+      if (rules.some(ignoresWholeObject)) ignored.rule++;
+      else
+        resources.push({
+          resource,
+          state: "missing",
+          fields: [],
+          managers: [{ manager: UNKNOWN_MANAGER, operation: "" }],
+        });
+      continue;
+    }
+    const drift = objectDrift(object, live.object, input, identity, rules, ignored);
+    if (drift) resources.push({ resource, ...drift });
+  }
+  return {
+    baseRevision: input.baseRevision,
+    baseIsDeployed: input.baseIsDeployed,
+    managedResources: input.objects.length,
+    resources,
+    ignored,
+  };
+}
+
+function objectDrift(
+  object: ManifestObject,
+  live: Readonly<Record<string, unknown>>,
+  input: DriftInput,
+  identity: ObjectIdentity,
+  rules: readonly IgnoreRule[],
+  ignored: Record<IgnoreReason, number>,
+): Omit<ResourceDrift, "resource"> | undefined {
+  const diffs = [...compareObject(object.body, live, { kind: object.kind }), ...ownershipDiffs(live, input)];
+  const entries = managedFieldsOf(live);
+  const metadata = isObject(live.metadata) ? live.metadata : {};
+  const byAnnotation = annotationIgnores(isObject(metadata.annotations) ? metadata.annotations : {});
+  const scaledByHpa =
+    input.options.ignoreHpaReplicas &&
+    input.hpaTargets.has(hpaTargetKey(identity.group, identity.kind, identity.namespace, identity.name));
+
+  const fields: FieldDrift[] = [];
+  const driftEntries = new Map<string, ManagedFieldsEntry>();
+  for (const diff of diffs) {
+    const owners = ownersOf(entries, diff.path).filter(
+      (entry) => !input.options.helmManagers.includes(entry.manager),
+    );
+    const managers = [...new Set(owners.map((entry) => entry.manager))];
+    const reason = ignoreReason(diff, managers, byAnnotation, scaledByHpa, rules, input.options);
+    if (reason) {
+      ignored[reason]++;
+      continue;
+    }
+    for (const owner of owners) driftEntries.set(`${owner.manager}/${owner.subresource ?? ""}`, owner);
+    fields.push({
+      path: formatPath(diff.path),
+      change: diff.change,
+      declared: diff.declared,
+      live: diff.live,
+      sensitive: diff.sensitive,
+      managers,
+    });
+  }
+  if (fields.length === 0) return undefined;
+  const managers: Manager[] = [...driftEntries.values()].map((entry) => {
+    const time = entry.time ? new Date(entry.time) : undefined;
+    return {
+      manager: entry.manager,
+      operation: entry.operation,
+      ...(entry.subresource && { subresource: entry.subresource }),
+      ...(time && !Number.isNaN(time.getTime()) && { time }),
+    };
+  });
+  if (fields.some((field) => field.managers.length === 0))
+    managers.push({ manager: UNKNOWN_MANAGER, operation: "" });
+  const times = managers.flatMap((manager) => (manager.time ? [manager.time.getTime()] : []));
+  return {
+    state: "modified",
+    fields,
+    managers,
+    ...(times.length > 0 && { since: new Date(Math.min(...times)) }),
+  };
+}
+
+function ignoreReason(
+  diff: FieldDiff,
+  managers: readonly string[],
+  byAnnotation: { all: boolean; paths: readonly string[] },
+  scaledByHpa: boolean,
+  rules: readonly IgnoreRule[],
+  options: DriftOptions,
+): IgnoreReason | undefined {
+  if (byAnnotation.all || byAnnotation.paths.some((pointer) => pointerMatches(pointer, diff.path)))
+    return "annotation";
+  if (scaledByHpa && pointerMatches("/spec/replicas", diff.path)) return "hpa";
+  if (managers.length > 0 && managers.every((manager) => options.ignoreManagers.includes(manager)))
+    return "manager";
+  if (rules.some((rule) => ruleIgnoresField(rule, diff.path, managers))) return "rule";
+  return undefined;
+}
+
+/**
+ * Helm marks every object it owns; an upgrade refuses objects whose marks are gone or
+ * name another release ("invalid ownership metadata"), so a changed mark is drift.
+ */
+function ownershipDiffs(live: Readonly<Record<string, unknown>>, input: DriftInput): FieldDiff[] {
+  const metadata = isObject(live.metadata) ? live.metadata : {};
+  const labels = isObject(metadata.labels) ? metadata.labels : {};
+  const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
+  const expected: [string, Record<string, unknown>, string, string][] = [
+    ["labels", labels, MANAGED_BY_LABEL, "Helm"],
+    ["annotations", annotations, RELEASE_NAME_ANNOTATION, input.release],
+    ["annotations", annotations, RELEASE_NAMESPACE_ANNOTATION, input.namespace],
+  ];
+  return expected.flatMap(([map, values, key, value]) => {
+    const actual = values[key];
+    if (actual === value) return [];
+    return [
+      {
+        path: [{ field: "metadata" }, { field: map }, { field: key }],
+        declared: value,
+        live: actual,
+        change: actual === undefined ? "removed" : "changed",
+        sensitive: false,
+      } satisfies FieldDiff,
+    ];
+  });
+}
