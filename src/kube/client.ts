@@ -42,6 +42,8 @@ export interface ListOptions {
   /** Return PartialObjectMetadata items: labels and names without the objects' data. */
   readonly metadataOnly?: boolean;
   readonly pageSize?: number;
+  /** "0": serve from the apiserver's watch cache instead of etcd. */
+  readonly resourceVersion?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -109,8 +111,8 @@ export class KubeClient {
   }
 
   /** GET one object or discovery document. */
-  async get<T>(path: string, resource: string, signal?: AbortSignal): Promise<T> {
-    return this.request<T>("get", resource, path, {}, undefined, signal);
+  async get<T>(path: string, resource: string, signal?: AbortSignal, accept?: string): Promise<T> {
+    return this.request<T>("get", resource, path, {}, accept, signal);
   }
 
   /** LIST a collection, following `continue` tokens; returns all items. */
@@ -125,6 +127,7 @@ export class KubeClient {
       if (options.labelSelector) query.labelSelector = options.labelSelector;
       if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
       if (continueToken) query.continue = continueToken;
+      else if (options.resourceVersion !== undefined) query.resourceVersion = options.resourceVersion;
       const page = await this.request<{
         items?: T[] | null;
         metadata?: { continue?: string; resourceVersion?: string };

@@ -1,0 +1,140 @@
+/**
+ * Reads the live objects a scan compares, per kind rather than per object: one LIST per
+ * kind (label app.kubernetes.io/managed-by=Helm, served from the apiserver's watch
+ * cache), then a GET only for declared objects the list did not return (deleted, or
+ * their Helm label removed, which is itself drift). A kind the exporter may not read,
+ * or an API no longer served, makes its objects unchecked, never "in sync".
+ */
+import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift/drift.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { mapLimit } from "../scan/pool.ts";
+import type { Discovery, ResourceInfo } from "./discovery.ts";
+import type { NamespaceScope } from "./namespaces.ts";
+
+export const HELM_MANAGED_SELECTOR = "app.kubernetes.io/managed-by=Helm";
+
+export function refKey(ref: ResourceRef): string {
+  return `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+}
+
+export interface LiveObjects {
+  readonly lookup: (ref: ResourceRef) => LiveLookup;
+  /** Kinds that could not be listed, with why. */
+  readonly kindErrors: readonly { kind: string; reason: UncheckedReason; message: string }[];
+}
+
+export async function readLiveObjects(
+  client: KubeClient,
+  discovery: Discovery,
+  scope: NamespaceScope,
+  refs: readonly ResourceRef[],
+  concurrency: number,
+  signal?: AbortSignal,
+): Promise<LiveObjects> {
+  const results = new Map<string, LiveLookup>();
+  const kindErrors: { kind: string; reason: UncheckedReason; message: string }[] = [];
+  const byKind = new Map<string, { info: ResourceInfo; refs: ResourceRef[] }>();
+  for (const ref of refs) {
+    const info = discovery.resolve(ref.apiVersion, ref.kind);
+    if (!info) {
+      results.set(refKey(ref), {
+        state: "unchecked",
+        reason: "not_served",
+        message: `the API serves no ${ref.kind} in ${ref.apiVersion} (removed API version, or CRD not installed)`,
+      });
+      continue;
+    }
+    const key = `${ref.apiVersion}/${ref.kind}`;
+    const group = byKind.get(key) ?? { info, refs: [] };
+    group.refs.push(ref);
+    byKind.set(key, group);
+  }
+
+  const toGet: { ref: ResourceRef; info: ResourceInfo }[] = [];
+  await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
+    const listed = new Map<string, KubeObject>();
+    try {
+      for (const path of listPaths(info, scope, kindRefs)) {
+        const { items } = await client.list(path, info.resource, {
+          labelSelector: HELM_MANAGED_SELECTOR,
+          resourceVersion: "0",
+          ...(signal && { signal }),
+        });
+        for (const item of items) listed.set(`${item.metadata.namespace ?? ""}/${item.metadata.name}`, item);
+      }
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const unchecked = uncheckedFrom(error, `list ${info.resource}`);
+      kindErrors.push({
+        kind: `${info.group}/${info.kind}`,
+        reason: unchecked.reason,
+        message: unchecked.message,
+      });
+      for (const ref of kindRefs) results.set(refKey(ref), unchecked);
+      return;
+    }
+    for (const ref of kindRefs) {
+      const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
+      if (object) results.set(refKey(ref), { state: "found", object });
+      else toGet.push({ ref, info });
+    }
+  });
+
+  await mapLimit(toGet, concurrency, async ({ ref, info }) => {
+    try {
+      const object = await client.get<KubeObject>(
+        objectPath(info, ref.namespace, ref.name),
+        info.resource,
+        signal,
+      );
+      results.set(refKey(ref), { state: "found", object });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      results.set(
+        refKey(ref),
+        error instanceof KubeApiError && error.isNotFound
+          ? { state: "missing" }
+          : uncheckedFrom(error, `get ${info.resource}`),
+      );
+    }
+  });
+
+  return {
+    lookup: (ref) =>
+      results.get(refKey(ref)) ?? { state: "unchecked", reason: "error", message: "object was not read" },
+    kindErrors,
+  };
+}
+
+type Unchecked = Extract<LiveLookup, { state: "unchecked" }>;
+
+function uncheckedFrom(error: unknown, what: string): Unchecked {
+  if (error instanceof KubeApiError) {
+    if (error.isForbidden)
+      return { state: "unchecked", reason: "forbidden", message: `${what}: forbidden (RBAC)` };
+    if (error.isNotFound) return { state: "unchecked", reason: "not_served", message: `${what}: not served` };
+  }
+  return {
+    state: "unchecked",
+    reason: "error",
+    message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
+  };
+}
+
+function basePath(info: ResourceInfo): string {
+  return info.group === "" ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+}
+
+/** Cluster-wide when the scan covers all namespaces, else one list per namespace actually used. */
+function listPaths(info: ResourceInfo, scope: NamespaceScope, refs: readonly ResourceRef[]): string[] {
+  if (!info.namespaced || scope.include.length === 0) return [`${basePath(info)}/${info.resource}`];
+  const namespaces = [...new Set(refs.map((ref) => ref.namespace ?? ""))].sort();
+  return namespaces.map(
+    (namespace) => `${basePath(info)}/namespaces/${encodeURIComponent(namespace)}/${info.resource}`,
+  );
+}
+
+function objectPath(info: ResourceInfo, namespace: string | undefined, name: string): string {
+  const scoped = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+  return `${basePath(info)}${scoped}/${info.resource}/${encodeURIComponent(name)}`;
+}
