@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { decodeRelease } from "../helm/decode.ts";
 import type { ReleaseStatus } from "../helm/release.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
-import { analyzeStatus, needsAttention, type StatusInput } from "./status.ts";
+import { needsAttention } from "./attention.ts";
+import { analyzeStatus, type StatusInput } from "./status.ts";
 
 function input(statuses: ReleaseStatus[], latest?: StatusInput["latest"]): StatusInput {
   const revisions = statuses.map((status, index) => ({

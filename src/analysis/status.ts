@@ -94,10 +94,3 @@ function consecutiveFailures(statuses: readonly ReleaseStatus[]): number {
   for (let index = statuses.length - 1; index >= 0 && statuses[index] === "failed"; index--) count++;
   return count;
 }
-
-/** Whether a release needs a human: failed or stuck latest revision, or unreadable records. */
-export function needsAttention(report: StatusReport): boolean {
-  return (
-    report.status === "failed" || report.status.startsWith("pending-") || report.unreadable !== undefined
-  );
-}

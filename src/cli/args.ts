@@ -10,6 +10,8 @@ export interface ParsedArgs {
   readonly configFile?: string;
   readonly help: boolean;
   readonly version: boolean;
+  /** `scan --diff`: print declared against live values of drifted objects. */
+  readonly diff: boolean;
 }
 
 export class UsageError extends Error {}
@@ -20,6 +22,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     "config.file": { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean" },
+    diff: { type: "boolean" },
   };
   let parsed;
   try {
@@ -35,13 +38,15 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   let configFile: string | undefined;
   let help = false;
   let version = false;
+  let diff = false;
   for (const [name, value] of Object.entries(parsed.values)) {
     if (name === "help") help = value === true;
     else if (name === "version") version = value === true;
+    else if (name === "diff") diff = value === true;
     else if (name === "config.file" && typeof value === "string") configFile = value;
     else if (typeof value === "string") flags[name] = value;
   }
-  return { command, flags, ...(configFile && { configFile }), help, version };
+  return { command, flags, ...(configFile && { configFile }), help, version, diff };
 }
 
 export function usage(): string {
@@ -66,6 +71,10 @@ export function usage(): string {
       ].filter(Boolean);
       return line(spec.flag, `${spec.description} (${suffix.join("; ")})`);
     }),
+    line(
+      "diff",
+      "scan only: print declared (-) against live (+) values of drifted objects; Secret values redacted",
+    ),
     line("help", "show this help"),
     line("version", "print the version"),
     "",

@@ -7,9 +7,11 @@ import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { RevisionReader } from "../read/release-storage.ts";
+import { Discovery } from "../read/discovery.ts";
+import { DriftMemory } from "../scan/drift-memory.ts";
 import { ScanLoop } from "../scan/loop.ts";
 import { scan } from "../scan/scanner.ts";
-import { needsAttention } from "../analysis/status.ts";
+import { needsAttention } from "../analysis/attention.ts";
 import { createApp } from "../server/app.ts";
 import { SnapshotStore } from "../server/store.ts";
 import { NAME, VERSION } from "../version.ts";
@@ -30,6 +32,8 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
     ...DEFAULT_DECODE_LIMITS,
     maxDecodedBytes: config.maxDecodedBytes,
   });
+  const discovery = new Discovery(client);
+  const driftMemory = new DriftMemory();
   const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
   logger.info(
     { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude },
@@ -38,7 +42,17 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
   return {
     client,
     run: (signal: AbortSignal) =>
-      scan({ client, reader, scope, concurrency: config.scanConcurrency, logger, signal }),
+      scan({
+        client,
+        reader,
+        discovery,
+        scope,
+        concurrency: config.scanConcurrency,
+        driftOptions: config.drift,
+        driftMemory,
+        logger,
+        signal,
+      }),
   };
 }
 
@@ -93,13 +107,15 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   await loop.start();
 }
 
-async function scanOnce(config: Config, logger: Logger): Promise<number> {
+async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<number> {
   const metrics = new SelfMetrics({ processMetrics: false });
   const { client, run } = scanner(config, logger, metrics);
   try {
     const snapshot = await run(AbortSignal.timeout(config.scanTimeoutMs));
     process.stdout.write(
-      config.output === "json" ? `${JSON.stringify(toScanJson(snapshot), null, 2)}\n` : renderTable(snapshot),
+      config.output === "json"
+        ? `${JSON.stringify(toScanJson(snapshot), null, 2)}\n`
+        : renderTable(snapshot, { diff }),
     );
     if (!snapshot.success) return EXIT.error;
     return snapshot.releases.some(needsAttention) ? EXIT.attention : EXIT.ok;
@@ -139,7 +155,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   try {
-    if (args.command === "scan") return await scanOnce(config, logger);
+    if (args.command === "scan") return await scanOnce(config, logger, args.diff);
     await serve(config, logger);
     return EXIT.ok;
   } catch (error) {

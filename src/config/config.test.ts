@@ -95,3 +95,44 @@ describe("value parsers", () => {
     assert.ok(!("port" in parseListenAddress(":99999")));
   });
 });
+
+describe("drift settings", () => {
+  it("reads managers and ignore rules from the file, flags over file", () => {
+    const file = configFile(
+      [
+        "drift:",
+        "  helmManagers: [helm, my-gitops]",
+        "  ignoreHpaReplicas: false",
+        "  ignore:",
+        "    - { release: 'web-*', kind: apps/Deployment, paths: [/spec/replicas] }",
+        "    - { namespace: team-a, managers: [argo-rollouts] }",
+      ].join("\n"),
+    );
+    const config = resolve({ "drift.ignore-managers": "cainjector" }, {}, file);
+    assert.deepEqual(config.drift, {
+      helmManagers: ["helm", "my-gitops"],
+      ignoreManagers: ["cainjector"],
+      ignoreHpaReplicas: false,
+      rules: [
+        { release: "web-*", kind: "apps/Deployment", paths: ["/spec/replicas"] },
+        { namespace: "team-a", managers: ["argo-rollouts"] },
+      ],
+    });
+    assert.deepEqual(resolve().drift.helmManagers, ["helm", "helm-controller"]);
+  });
+
+  it("rejects malformed ignore rules with a clear message", () => {
+    const text = problems(() =>
+      resolve(
+        {},
+        {},
+        configFile(
+          "drift:\n  ignore:\n    - { kind: Deployment, paths: [spec/replicas], colour: red }\n    - 42\n",
+        ),
+      ),
+    ).join("\n");
+    assert.match(text, /drift\.ignore\[0\]: unknown key "colour"/);
+    assert.match(text, /drift\.ignore\[0\]\.paths: "spec\/replicas" must start with \//);
+    assert.match(text, /drift\.ignore\[1\] must be a mapping/);
+  });
+});

@@ -6,7 +6,10 @@
 import { readFileSync } from "node:fs";
 import cron from "node-cron";
 import { parse as parseYaml } from "yaml";
+import type { DriftOptions } from "../analysis/drift/drift.ts";
 import { envName, OPTIONS, type OptionName, type OptionSpec } from "./options.ts";
+import { parseIgnoreRules } from "./ignore-rules.ts";
+import { scalarText } from "../util/text.ts";
 
 export interface Config {
   readonly kubeconfig?: string;
@@ -23,6 +26,7 @@ export interface Config {
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly logFormat: "json" | "logfmt";
   readonly output: "table" | "json";
+  readonly drift: DriftOptions;
 }
 
 export class ConfigError extends Error {
@@ -65,7 +69,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     const fromFile = lookup(file, spec.fileKey);
     if (fromFile !== undefined) {
       return {
-        value: scalarText(fromFile),
+        value: Array.isArray(fromFile) ? fromFile.map(scalarText).join(",") : scalarText(fromFile),
         origin: `${sources.configFile ?? ""}: ${spec.fileKey.join(".")}`,
       };
     }
@@ -117,6 +121,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   const telemetryPath = check("web.telemetry-path", (value) =>
     value.startsWith("/") && value.length > 1 ? value : invalid("must start with / and not be /"),
   );
+  const rules = parseIgnoreRules(lookup(file, ["drift", "ignore"]), problems);
   const namespaces = list(get("namespaces")?.value);
   const excludeNamespaces = list(get("exclude-namespaces")?.value);
   for (const namespace of [...namespaces, ...excludeNamespaces]) {
@@ -153,6 +158,12 @@ export function resolveConfig(sources: ConfigSources): Config {
     logLevel: get("log.level")?.value as Config["logLevel"],
     logFormat: get("log.format")?.value as Config["logFormat"],
     output: get("output")?.value as Config["output"],
+    drift: {
+      helmManagers: list(get("drift.helm-managers")?.value),
+      ignoreManagers: list(get("drift.ignore-managers")?.value),
+      ignoreHpaReplicas: get("drift.ignore-hpa-replicas")?.value !== "false",
+      rules,
+    },
   };
 }
 
@@ -180,7 +191,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
     problems.push(`--config.file: ${path} must hold a mapping`);
     return {};
   }
-  const known = new Set(OPTIONS.map((spec) => spec.fileKey.join(".")));
+  const known = new Set([...OPTIONS.map((spec) => spec.fileKey.join(".")), "drift.ignore"]);
   for (const key of flattenKeys(parsed as Record<string, unknown>)) {
     if (!known.has(key)) problems.push(`--config.file: ${path}: unknown key ${JSON.stringify(key)}`);
   }
@@ -202,14 +213,6 @@ function lookup(object: Record<string, unknown>, path: readonly string[]): unkno
     current = (current as Record<string, unknown>)[key];
   }
   return current ?? undefined;
-}
-
-/** A file value as flag text: lists become comma-separated, mappings their JSON (then rejected by the parser). */
-function scalarText(value: unknown): string {
-  if (Array.isArray(value)) return value.map(scalarText).join(",");
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return JSON.stringify(value);
 }
 
 function list(value: string | undefined): string[] {

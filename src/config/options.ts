@@ -66,6 +66,28 @@ export const OPTIONS = [
     description: "Largest decompressed release record accepted (gzip bomb guard)",
   },
   {
+    flag: "drift.helm-managers",
+    type: "list",
+    fileKey: ["drift", "helmManagers"],
+    default: "helm,helm-controller",
+    description: "Field managers that are Helm itself (their writes are the release, not drift)",
+  },
+  {
+    flag: "drift.ignore-managers",
+    type: "list",
+    fileKey: ["drift", "ignoreManagers"],
+    description:
+      "Field managers whose changes are expected (e.g. cert-manager-cainjector); counted as ignored",
+  },
+  {
+    flag: "drift.ignore-hpa-replicas",
+    type: "enum",
+    fileKey: ["drift", "ignoreHpaReplicas"],
+    default: "true",
+    choices: ["true", "false"],
+    description: "Ignore spec.replicas of workloads an HPA scales",
+  },
+  {
     flag: "web.listen-address",
     type: "string",
     fileKey: ["web", "listenAddress"],

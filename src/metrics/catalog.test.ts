@@ -73,6 +73,34 @@ describe("metric catalogue", () => {
       revisions: [{ revision: 1, status: "deployed", createdAt: new Date() }],
       latest: { ok: false, reason: "gzip", message: "bad" },
     });
+    const drifted = {
+      ...failing,
+      release: "drifted",
+      drift: {
+        baseRevision: 1,
+        baseIsDeployed: true,
+        managedResources: 3,
+        ignored: { annotation: 0, hpa: 1, manager: 0, rule: 0 },
+        resources: [
+          {
+            resource: { apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "c" },
+            state: "modified" as const,
+            fields: [
+              {
+                path: "data.a",
+                change: "changed" as const,
+                declared: "1",
+                live: "2",
+                sensitive: false,
+                managers: ["kubectl-edit"],
+              },
+            ],
+            managers: [{ manager: "kubectl-edit", operation: "Update", time: new Date() }],
+            since: new Date(),
+          },
+        ],
+      },
+    };
     const now = new Date();
     const text =
       (await renderSnapshot(
@@ -81,7 +109,7 @@ describe("metric catalogue", () => {
           finishedAt: now,
           durationSeconds: 0.1,
           success: true,
-          releases: [failing, unreadable],
+          releases: [failing, unreadable, drifted],
           collectors: [{ name: "releases", success: true, durationSeconds: 0.1, errors: [] }],
         }),
       )) + (await new SelfMetrics().registry.metrics());

@@ -60,6 +60,54 @@ export const RELEASE_METRICS = {
     labels: [...RELEASE, "reason"],
     help: "1 when the latest release record could not be read, with the reason (base64, gzip, too_large, json, schema, manifest, fetch).",
   },
+  managedResources: {
+    name: "helm_release_managed_resources",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Objects in the manifest of the revision drift is checked against.",
+  },
+  driftedResources: {
+    name: "helm_release_drifted_resources",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "Manifest objects that differ from the cluster: reason modified (a declared field has another value) or missing (the object does not exist). Both series are always present.",
+  },
+  driftedFields: {
+    name: "helm_release_drifted_fields",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Declared fields whose live value differs, over all modified objects.",
+  },
+  uncheckedResources: {
+    name: "helm_release_unchecked_resources",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "Manifest objects that could not be compared: reason forbidden (RBAC), not_served (API version or kind not served), error. Unknown, never in sync.",
+  },
+  driftSince: {
+    name: "helm_release_drift_since_timestamp_seconds",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Unix time the current drift began (earliest write of a manager that caused it); present only while drifted.",
+  },
+  driftManager: {
+    name: "helm_release_drift_manager_resources",
+    type: "gauge",
+    labels: [...RELEASE, "manager"],
+    help: "Drifted resources per field manager that changed them (kubectl-edit, kubectl-patch, an operator ...); unknown when no manager owns the change (deleted objects, removed fields). At most 10 managers per release, the rest as other.",
+  },
+  ignoredDrift: {
+    name: "helm_release_ignored_drift",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "Drifted fields (or missing objects) not reported because they are meant to change: reason hpa, manager, rule or annotation.",
+  },
+  driftBaseRevision: {
+    name: "helm_release_drift_base_revision",
+    type: "gauge",
+    labels: [...RELEASE, "base"],
+    help: "Revision the drift is checked against: base deployed (the newest deployed revision), or latest when no revision is deployed.",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const SCAN_METRICS = {

@@ -3,6 +3,9 @@
  * scrape costs the same whatever the number of releases and never touches the cluster.
  */
 import { Gauge, Registry } from "prom-client";
+import { UNCHECKED_REASONS, type DriftReport } from "../analysis/drift/drift.ts";
+import { IGNORE_REASONS } from "../analysis/drift/ignore.ts";
+import { summarizeDrift } from "../analysis/drift/summary.ts";
 import { RELEASE_STATUSES } from "../helm/release.ts";
 import type { Snapshot } from "../scan/snapshot.ts";
 import { RELEASE_METRICS as R, SCAN_METRICS as S, type MetricDefinition } from "./catalog.ts";
@@ -18,9 +21,39 @@ function gauge(registry: Registry, definition: MetricDefinition): Gauge {
 
 const seconds = (date: Date): number => date.getTime() / 1000;
 
-export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
-  const registry = new Registry();
-  const g = {
+/** Keeps the manager label bounded: the busiest managers by name, the rest summed as "other". */
+export const MAX_MANAGERS_PER_RELEASE = 10;
+
+function boundedManagers(managers: ReadonlyMap<string, number>): Map<string, number> {
+  const sorted = [...managers.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const bounded = new Map(sorted.slice(0, MAX_MANAGERS_PER_RELEASE));
+  const rest = sorted.slice(MAX_MANAGERS_PER_RELEASE).reduce((sum, [, count]) => sum + count, 0);
+  if (rest > 0) bounded.set("other", rest);
+  return bounded;
+}
+
+function setDrift(
+  g: ReleaseGauges,
+  release: { namespace: string; release: string },
+  drift: DriftReport,
+): void {
+  const summary = summarizeDrift(drift);
+  g.managedResources.set(release, drift.managedResources);
+  g.driftedResources.set({ ...release, reason: "modified" }, summary.modified);
+  g.driftedResources.set({ ...release, reason: "missing" }, summary.missing);
+  g.driftedFields.set(release, summary.driftedFields);
+  for (const reason of UNCHECKED_REASONS)
+    g.uncheckedResources.set({ ...release, reason }, summary.unchecked[reason]);
+  if (summary.since && summary.modified + summary.missing > 0)
+    g.driftSince.set(release, seconds(summary.since));
+  for (const [manager, count] of boundedManagers(summary.managers))
+    g.driftManager.set({ ...release, manager }, count);
+  for (const reason of IGNORE_REASONS) g.ignoredDrift.set({ ...release, reason }, drift.ignored[reason]);
+  g.driftBase.set({ ...release, base: drift.baseIsDeployed ? "deployed" : "latest" }, drift.baseRevision);
+}
+
+function releaseGauges(registry: Registry) {
+  return {
     info: gauge(registry, R.info),
     status: gauge(registry, R.status),
     revision: gauge(registry, R.revision),
@@ -29,7 +62,21 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
     failedRevisions: gauge(registry, R.failedRevisions),
     lastDeployed: gauge(registry, R.lastDeployed),
     unreadable: gauge(registry, R.unreadable),
+    managedResources: gauge(registry, R.managedResources),
+    driftedResources: gauge(registry, R.driftedResources),
+    driftedFields: gauge(registry, R.driftedFields),
+    uncheckedResources: gauge(registry, R.uncheckedResources),
+    driftSince: gauge(registry, R.driftSince),
+    driftManager: gauge(registry, R.driftManager),
+    ignoredDrift: gauge(registry, R.ignoredDrift),
+    driftBase: gauge(registry, R.driftBaseRevision),
   };
+}
+type ReleaseGauges = ReturnType<typeof releaseGauges>;
+
+export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
+  const registry = new Registry();
+  const g = releaseGauges(registry);
   for (const report of snapshot.releases) {
     const release = { namespace: report.namespace, release: report.release };
     if (report.chart) {
@@ -52,6 +99,7 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
     g.failedRevisions.set(release, report.failedRevisions);
     if (report.lastDeployed) g.lastDeployed.set(release, seconds(report.lastDeployed));
     if (report.unreadable) g.unreadable.set({ ...release, reason: report.unreadable.reason }, 1);
+    if (report.drift) setDrift(g, release, report.drift);
   }
 
   gauge(registry, S.lastScanTimestamp).set(seconds(snapshot.finishedAt));

@@ -2,7 +2,9 @@
  * The JSON shape of `scan --output json` and of the HTTP API, documented in
  * docs/scan-output.md. Absent values are null, times are RFC 3339 strings.
  */
-import { needsAttention } from "../analysis/status.ts";
+import type { DriftReport } from "../analysis/drift/drift.ts";
+import { summarizeDrift } from "../analysis/drift/summary.ts";
+import { needsAttention } from "../analysis/attention.ts";
 import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -25,10 +27,51 @@ export function toReleaseJson(report: ReleaseReport) {
     applyMethod: report.applyMethod ?? null,
     needsAttention: needsAttention(report),
     unreadable: report.unreadable ?? null,
+    drift: report.drift ? driftJson(report.drift) : null,
+    driftError: report.driftError ?? null,
     history: report.history.map((entry) => ({
       revision: entry.revision,
       status: entry.status,
       updated: iso(entry.updated),
+    })),
+  };
+}
+
+function driftJson(drift: DriftReport) {
+  const summary = summarizeDrift(drift);
+  return {
+    baseRevision: drift.baseRevision,
+    baseIsDeployed: drift.baseIsDeployed,
+    managedResources: drift.managedResources,
+    inSync: summary.inSync,
+    modified: summary.modified,
+    missing: summary.missing,
+    driftedFields: summary.driftedFields,
+    unchecked: summary.unchecked,
+    since: iso(summary.since),
+    ignored: drift.ignored,
+    resources: drift.resources.map((resource) => ({
+      apiVersion: resource.resource.apiVersion,
+      kind: resource.resource.kind,
+      namespace: resource.resource.namespace ?? null,
+      name: resource.resource.name,
+      state: resource.state,
+      uncheckedReason: resource.uncheckedReason ?? null,
+      message: resource.message ?? null,
+      since: iso(resource.since),
+      managers: resource.managers.map((manager) => ({
+        manager: manager.manager,
+        operation: manager.operation,
+        subresource: manager.subresource ?? null,
+        time: iso(manager.time),
+      })),
+      fields: resource.fields.map((field) => ({
+        path: field.path,
+        change: field.change,
+        declared: field.declared ?? null,
+        live: field.live ?? null,
+        managers: field.managers,
+      })),
     })),
   };
 }

@@ -1,9 +1,22 @@
 /** The human-readable `scan` output: one line per release, problems spelled out below. */
-import { needsAttention } from "../analysis/status.ts";
-import type { Snapshot } from "../scan/snapshot.ts";
+import { stringify } from "yaml";
+import { attentionReasons } from "../analysis/attention.ts";
+import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
+import { summarizeDrift } from "../analysis/drift/summary.ts";
+import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
 
-export function renderTable(snapshot: Snapshot): string {
-  const header = ["NAMESPACE", "RELEASE", "REVISION", "STATUS", "DEPLOYED", "FAILED", "CHART", "APP VERSION"];
+export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}): string {
+  const header = [
+    "NAMESPACE",
+    "RELEASE",
+    "REVISION",
+    "STATUS",
+    "DEPLOYED",
+    "FAILED",
+    "DRIFT",
+    "CHART",
+    "APP VERSION",
+  ];
   const rows = snapshot.releases.map((report) => [
     report.namespace,
     report.release,
@@ -11,29 +24,86 @@ export function renderTable(snapshot: Snapshot): string {
     report.unreadable ? `${report.status} (unreadable)` : report.status,
     report.deployedRevision === undefined ? "-" : String(report.deployedRevision),
     String(report.failedRevisions),
+    driftCell(report),
     report.chart ? `${report.chart.name}-${report.chart.version}` : "?",
     report.chart ? report.chart.appVersion || "-" : "?",
   ]);
   const lines = rows.length > 0 ? alignColumns([header, ...rows]) : ["No Helm releases found."];
-  const problems = snapshot.releases.filter(needsAttention).map((report) => {
-    const name = `${report.namespace}/${report.release}`;
-    if (report.unreadable)
-      return `${name}: revision ${String(report.unreadable.revision)} unreadable (${report.unreadable.reason}): ${report.unreadable.message}`;
-    const failures =
-      report.failedRevisions > 1 ? ` (${String(report.failedRevisions)} failed revisions in a row)` : "";
-    return `${name}: latest revision ${String(report.revision)} is ${report.status}${failures}${report.description ? `: ${report.description}` : ""}`;
-  });
+  const problems = snapshot.releases.flatMap((report) =>
+    attentionReasons(report).map((reason) => `${report.namespace}/${report.release}: ${reason}`),
+  );
   const collectorErrors = snapshot.collectors.flatMap((collector) =>
     collector.errors.map((error) => `${collector.name}: ${error}`),
   );
   const sections = [lines.join("\n")];
-  if (problems.length > 0)
-    sections.push(`Needs attention:\n${problems.map((line) => `  ${line}`).join("\n")}`);
+  if (problems.length > 0) sections.push(`Needs attention:\n${indent(problems)}`);
+  if (options.diff) {
+    const diffs = snapshot.releases.flatMap(renderDiff);
+    if (diffs.length > 0) sections.push(diffs.join("\n\n"));
+  }
   if (collectorErrors.length > 0)
-    sections.push(
-      `Scan errors (results may be incomplete):\n${collectorErrors.map((line) => `  ${line}`).join("\n")}`,
-    );
+    sections.push(`Scan errors (results may be incomplete):\n${indent(collectorErrors)}`);
   return `${sections.join("\n\n")}\n`;
+}
+
+function driftCell(report: ReleaseReport): string {
+  if (report.driftError) return "unknown";
+  if (!report.drift) return "-";
+  const summary = summarizeDrift(report.drift);
+  const parts = [];
+  if (summary.modified > 0) parts.push(`${String(summary.modified)} modified`);
+  if (summary.missing > 0) parts.push(`${String(summary.missing)} missing`);
+  const unchecked = Object.values(summary.unchecked).reduce((sum, count) => sum + count, 0);
+  if (unchecked > 0) parts.push(`${String(unchecked)} unchecked`);
+  return parts.length > 0 ? parts.join(", ") : "in sync";
+}
+
+/** `scan --diff`: per drifted object, declared (-) against live (+), like helm diff. */
+function renderDiff(report: ReleaseReport): string[] {
+  if (!report.drift) return [];
+  const base = `revision ${String(report.drift.baseRevision)}${report.drift.baseIsDeployed ? "" : " (latest; none deployed)"}`;
+  return report.drift.resources
+    .filter((resource) => resource.state !== "unchecked")
+    .map((resource) =>
+      [
+        `${report.namespace}/${report.release} ${base}: ${resourceHeading(resource)}`,
+        ...resource.fields.flatMap(fieldLines),
+      ].join("\n"),
+    );
+}
+
+function resourceHeading(resource: ResourceDrift): string {
+  const { kind, namespace, name } = resource.resource;
+  const object = `${kind} ${namespace ? `${namespace}/` : ""}${name}`;
+  if (resource.state === "missing") return `${object} is missing`;
+  const managers = resource.managers
+    .map(
+      (m) =>
+        `${m.manager}${m.subresource ? ` (${m.subresource})` : ""}${m.time ? ` at ${m.time.toISOString()}` : ""}`,
+    )
+    .join(", ");
+  return `${object} modified by ${managers}`;
+}
+
+function fieldLines(field: FieldDrift): string[] {
+  const by = field.managers.length > 0 ? `  (${field.managers.join(", ")})` : "";
+  const lines = [`  ${field.path}${field.change === "changed" ? "" : ` ${field.change}`}${by}`];
+  if (field.declared !== undefined) lines.push(...valueLines("-", field.declared, field.sensitive));
+  if (field.live !== undefined) lines.push(...valueLines("+", field.live, field.sensitive));
+  return lines;
+}
+
+function valueLines(sign: string, value: unknown, sensitive: boolean): string[] {
+  const text = sensitive
+    ? String(value)
+    : typeof value === "object" && value !== null
+      ? stringify(value).trimEnd()
+      : JSON.stringify(value);
+  return text.split("\n").map((line) => `  ${sign}   ${line}`);
+}
+
+function indent(lines: readonly string[]): string {
+  return lines.map((line) => `  ${line}`).join("\n");
 }
 
 function alignColumns(rows: readonly (readonly string[])[]): string[] {

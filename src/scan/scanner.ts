@@ -2,36 +2,69 @@
  * One scan: read the cluster, analyse purely, return an immutable snapshot. Each
  * concern is a collector with its own success and duration, as in node_exporter.
  */
+import {
+  analyzeDrift,
+  resourceRef,
+  type DriftOptions,
+  type DriftReport,
+  type ResourceDrift,
+} from "../analysis/drift/drift.ts";
 import { analyzeStatus, type StatusReport } from "../analysis/status.ts";
+import type { ManifestObject, ReleaseRecord } from "../helm/release.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Discovery } from "../read/discovery.ts";
+import { readHpaTargets } from "../read/hpa.ts";
+import { readLiveObjects, refKey } from "../read/live-objects.ts";
 import type { NamespaceScope } from "../read/namespaces.ts";
 import { listRevisions, type RevisionReader, type RevisionRef } from "../read/release-storage.ts";
+import type { DriftMemory } from "./drift-memory.ts";
 import { mapLimit } from "./pool.ts";
-import { freezeSnapshot, releaseKey, type CollectorResult, type Snapshot } from "./snapshot.ts";
+import {
+  freezeSnapshot,
+  releaseKey,
+  type CollectorResult,
+  type ReleaseReport,
+  type Snapshot,
+} from "./snapshot.ts";
 
 export interface ScanContext {
   readonly client: KubeClient;
   readonly reader: RevisionReader;
+  readonly discovery: Discovery;
   readonly scope: NamespaceScope;
   readonly concurrency: number;
+  readonly driftOptions: DriftOptions;
+  readonly driftMemory: DriftMemory;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+}
+
+interface ReleaseHistory {
+  readonly status: StatusReport;
+  readonly revisions: readonly RevisionRef[];
 }
 
 export async function scan(context: ScanContext): Promise<Snapshot> {
   const startedAt = new Date();
   const collectors: CollectorResult[] = [];
-  const releases = await collect("releases", collectors, context.logger, (errors) =>
-    collectReleases(context, errors),
+  const histories =
+    (await collect("releases", collectors, context.logger, (errors) => collectReleases(context, errors))) ??
+    [];
+  const drift = await collect("drift", collectors, context.logger, (errors) =>
+    collectDrift(context, histories, errors),
   );
+  const releases: ReleaseReport[] = histories.map(({ status }) => {
+    const outcome = drift?.get(releaseKey(status));
+    return { ...status, ...outcome };
+  });
   const finishedAt = new Date();
   return freezeSnapshot({
     startedAt,
     finishedAt,
     durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     success: collectors.every((collector) => collector.success),
-    releases: releases ?? [],
+    releases,
     collectors,
   });
 }
@@ -57,35 +90,140 @@ async function collect<T>(
   return value;
 }
 
-async function collectReleases(context: ScanContext, errors: string[]): Promise<StatusReport[]> {
+async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleaseHistory[]> {
   const listing = await listRevisions(context.client, context.scope, context.signal);
-  for (const error of listing.errors)
+  for (const error of listing.errors) {
     errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
-  context.reader.retain(listing.revisions);
+  }
   const histories = groupReleases(listing.revisions, context.logger);
-  return mapLimit(histories, context.concurrency, async (revisions) => {
-    const latest = revisions.reduce((a, b) => (b.revision > a.revision ? b : a));
+  const reports = await mapLimit(histories, context.concurrency, async (revisions) => {
+    const latest = newest(revisions);
     const decoded = await context.reader.read(latest, context.signal);
-    const report = analyzeStatus({
+    const status = analyzeStatus({
       namespace: latest.namespace,
       release: latest.release,
       storage: latest.storage,
       revisions,
       latest: decoded,
     });
-    if (report.unreadable) {
+    if (status.unreadable) {
       context.logger.warn(
         {
-          namespace: report.namespace,
-          release: report.release,
-          revision: report.unreadable.revision,
-          reason: report.unreadable.reason,
+          namespace: status.namespace,
+          release: status.release,
+          revision: status.unreadable.revision,
+          reason: status.unreadable.reason,
         },
-        `release record unreadable: ${report.unreadable.message}`,
+        `release record unreadable: ${status.unreadable.message}`,
       );
     }
-    return report;
+    return { status, revisions };
   });
+  return reports;
+}
+
+type DriftOutcome = Pick<ReleaseReport, "drift" | "driftError">;
+
+/** Releases Helm has uninstalled have nothing that should be live. */
+const NO_DRIFT_STATUSES = new Set(["uninstalled", "uninstalling"]);
+
+async function collectDrift(
+  context: ScanContext,
+  histories: readonly ReleaseHistory[],
+  errors: string[],
+): Promise<Map<string, DriftOutcome>> {
+  const outcomes = new Map<string, DriftOutcome>();
+  const bases: { history: ReleaseHistory; base: RevisionRef; record: ReleaseRecord }[] = [];
+  await context.discovery.ensureFresh(context.signal);
+  await mapLimit(histories, context.concurrency, async (history) => {
+    if (NO_DRIFT_STATUSES.has(history.status.status)) return;
+    // The revision Helm believes is live: the newest deployed one, else the latest.
+    const deployed = history.revisions.filter((ref) => ref.status === "deployed");
+    const base = deployed.length > 0 ? newest(deployed) : newest(history.revisions);
+    const decoded = await context.reader.read(base, context.signal);
+    if (decoded.ok) bases.push({ history, base, record: decoded.record });
+    else {
+      outcomes.set(releaseKey(history.status), {
+        driftError: `revision ${String(base.revision)} is unreadable (${decoded.reason}): ${decoded.message}`,
+      });
+    }
+  });
+  const allObjects = bases.flatMap(({ record }) => record.manifest);
+  await context.discovery.ensureKnown(allObjects, context.signal);
+  const namespaced = (apiVersion: string, kind: string) =>
+    context.discovery.resolve(apiVersion, kind)?.namespaced;
+  const refs = bases.flatMap(({ record }) =>
+    record.manifest.map((object) =>
+      resourceRef(object, record.namespace, namespaced(object.apiVersion, object.kind)),
+    ),
+  );
+  const [live, hpaTargets] = await Promise.all([
+    readLiveObjects(
+      context.client,
+      context.discovery,
+      context.scope,
+      refs,
+      context.concurrency,
+      context.signal,
+    ),
+    readHpaTargets(context.client, context.scope, allObjectsWithNamespace(bases), context.signal),
+  ]);
+  for (const error of live.kindErrors) {
+    if (error.reason === "error") errors.push(`cannot read ${error.kind}: ${error.message}`);
+  }
+
+  const now = new Date();
+  const reports = bases.map(({ history, base, record }) => ({
+    key: releaseKey(history.status),
+    report: analyzeDrift({
+      release: record.name,
+      namespace: record.namespace,
+      baseRevision: base.revision,
+      baseIsDeployed: base.status === "deployed",
+      objects: record.manifest,
+      namespaced,
+      lookup: live.lookup,
+      hpaTargets,
+      options: context.driftOptions,
+    }),
+  }));
+  // Drift the cluster keeps no date for (a deleted object) is dated from when this process first saw it.
+  const undated = reports.flatMap(({ key, report }) =>
+    report.resources
+      .filter((resource) => resource.state !== "unchecked" && !resource.since)
+      .map((resource) => memoryKey(key, resource)),
+  );
+  const firstSeen = context.driftMemory.sweep(undated, now);
+  for (const { key, report } of reports)
+    outcomes.set(key, { drift: dateDrift(report, (resource) => firstSeen(memoryKey(key, resource))) });
+  return outcomes;
+}
+
+function memoryKey(release: string, resource: ResourceDrift): string {
+  return `${release}|${resource.state}|${refKey(resource.resource)}`;
+}
+
+function dateDrift(report: DriftReport, firstSeen: (resource: ResourceDrift) => Date): DriftReport {
+  return {
+    ...report,
+    resources: report.resources.map((resource) =>
+      resource.state === "unchecked" || resource.since
+        ? resource
+        : { ...resource, since: firstSeen(resource) },
+    ),
+  };
+}
+
+function allObjectsWithNamespace(
+  bases: readonly { record: ReleaseRecord }[],
+): { object: ManifestObject; namespace: string }[] {
+  return bases.flatMap(({ record }) =>
+    record.manifest.map((object) => ({ object, namespace: object.namespace ?? record.namespace })),
+  );
+}
+
+function newest(revisions: readonly RevisionRef[]): RevisionRef {
+  return revisions.reduce((a, b) => (b.revision > a.revision ? b : a));
 }
 
 /** Groups revisions by release. A release stored by both drivers keeps the newer history. */
@@ -103,13 +241,12 @@ function groupReleases(revisions: readonly RevisionRef[], logger: Logger): Revis
     if (!first) continue;
     const key = releaseKey(first);
     const other = byRelease.get(key);
-    if (other?.[0]) {
-      const newest = (g: RevisionRef[]) => Math.max(...g.map((ref) => ref.revision));
+    if (other) {
       logger.warn(
         { namespace: first.namespace, release: first.release },
         "release is stored by both the secret and configmap drivers; reporting the newer history",
       );
-      if (newest(group) <= newest(other)) continue;
+      if (newest(group).revision <= newest(other).revision) continue;
     }
     byRelease.set(key, group);
   }

@@ -2,6 +2,7 @@
  * The immutable result of one scan. Outputs (metrics, JSON API, CLI) read only this;
  * nothing downstream of a snapshot talks to the cluster.
  */
+import type { DriftReport } from "../analysis/drift/drift.ts";
 import type { StatusReport } from "../analysis/status.ts";
 
 export interface CollectorResult {
@@ -11,7 +12,12 @@ export interface CollectorResult {
   readonly errors: readonly string[];
 }
 
-export type ReleaseReport = StatusReport;
+export interface ReleaseReport extends StatusReport {
+  /** Drift against the revision Helm believes is live; absent for uninstalled releases. */
+  readonly drift?: DriftReport;
+  /** Why drift could not be checked at all (the base revision is unreadable). */
+  readonly driftError?: string;
+}
 
 export interface Snapshot {
   readonly startedAt: Date;
