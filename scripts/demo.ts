@@ -10,6 +10,7 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { repoRoot } from "../test/cluster/binaries.ts";
 import { clusterEnv, readClusterInfo, type ClusterInfo } from "../test/cluster/cluster-info.ts";
 import { startCluster } from "../test/cluster/control.ts";
+import { run } from "../test/support/cluster.ts";
 import { failUpgrade, fixtureChart, helm, leavePendingUpgrade } from "../test/support/helm.ts";
 
 const dir = path.join(repoRoot, ".cluster");
@@ -83,6 +84,25 @@ const scenarios: { namespace: string; release: string; what: string; make: () =>
     make: () => leavePendingUpgrade(kc, "v3", "migrations", "platform"),
   },
   {
+    namespace: "shop",
+    release: "catalog",
+    what: "drifted (helm v4): kubectl set image, kubectl scale, a Service deleted, a Secret patched",
+    make: async () => {
+      await helm("v4", ["install", "catalog", fixtureChart("realworld"), "-n", "shop"]);
+      const kubectl = (...args: string[]) => run("kubectl", ["-n", "shop", ...args]);
+      await kubectl("set", "image", "deployment/catalog-web", "web=registry.example/shop:2.8.0-hotfix");
+      await kubectl("scale", "statefulset", "catalog-db", "--replicas=2");
+      await kubectl("delete", "service", "catalog-nodeport");
+      await kubectl(
+        "patch",
+        "secret",
+        "catalog-secret",
+        "-p",
+        JSON.stringify({ stringData: { password: "changed-by-hand" } }),
+      );
+    },
+  },
+  {
     namespace: "platform",
     release: "legacy",
     what: "deployed, stored by the ConfigMap driver",
@@ -104,7 +124,7 @@ const port = process.env.DEMO_PORT ?? "9877";
 say(`starting the exporter on http://localhost:${port}/ (Ctrl-C stops it; the cluster keeps running)`);
 say(`  metrics:  curl -s localhost:${port}/metrics | grep ^helm_release_status`);
 say(`  releases: curl -s localhost:${port}/api/v1/releases`);
-say("  one scan: source .cluster/env && npm run -s scan");
+say("  one scan: source .cluster/env && npm run -s scan -- --diff");
 say("  stop the cluster: npm run cluster:down");
 const exporter = spawn(
   process.execPath,

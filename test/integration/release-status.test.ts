@@ -154,13 +154,16 @@ describe("release status", () => {
     assert.equal(denied.json.scan.success, false);
     assert.match(denied.json.scan.collectors[0]?.errors.join() ?? "", /403|forbidden/i);
 
-    // Read-only access to Secrets and ConfigMaps is all the status scan needs.
+    // Read-only access to release storage, and to the kinds the release deploys (for drift).
     const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
     await rbac.createNamespacedRole({
       namespace: ns,
       body: {
         metadata: { name: "release-reader" },
-        rules: [{ apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get", "list"] }],
+        rules: [
+          { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get", "list"] },
+          { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
+        ],
       },
     });
     await rbac.createNamespacedRoleBinding({

@@ -1,7 +1,7 @@
 /**
- * What a scan costs the apiserver, counted on the real control plane: listing is
- * metadata-only, only the latest revision of each release is fetched, and an unchanged
- * revision is never fetched or decoded twice.
+ * What a scan costs the apiserver, counted on the real control plane: release listing is
+ * metadata-only, only the revisions an analysis needs are fetched, an unchanged revision
+ * is never fetched or decoded twice, and live objects cost one list per kind.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,6 +10,9 @@ import { KubeClient, type RequestObserver } from "../../src/kube/client.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { RevisionReader } from "../../src/read/release-storage.ts";
 import { scan } from "../../src/scan/scanner.ts";
+import { DEFAULT_DRIFT_OPTIONS } from "../../src/analysis/drift/drift.ts";
+import { Discovery } from "../../src/read/discovery.ts";
+import { DriftMemory } from "../../src/scan/drift-memory.ts";
 import { clusterInfo, createNamespace } from "../support/cluster.ts";
 import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";
 
@@ -38,6 +41,9 @@ describe("scan cost", () => {
     const context = {
       client,
       reader,
+      discovery: new Discovery(client),
+      driftOptions: DEFAULT_DRIFT_OPTIONS,
+      driftMemory: new DriftMemory(),
       scope: { include: [ns], exclude: [] },
       concurrency: 4,
       logger: silentLogger,
@@ -45,16 +51,33 @@ describe("scan cost", () => {
     try {
       const cold = await scan(context);
       assert.equal(cold.releases.length, 2);
-      // 4 revisions stored, 2 fetched: only each release's latest.
-      assert.deepEqual(counter.take(), ["get secrets", "get secrets", "list configmaps", "list secrets"]);
+      // 4 revisions stored, 2 fetched: only each release's latest (also its deployed one).
+      // Drift: discovery (2), then one list per kind the manifests use, and the HPAs.
+      assert.deepEqual(counter.take(), [
+        "get discovery",
+        "get discovery",
+        "get secrets",
+        "get secrets",
+        "list configmaps",
+        "list configmaps",
+        "list deployments",
+        "list horizontalpodautoscalers",
+        "list secrets",
+      ]);
       assert.equal(reader.decodeCount, 2);
 
       const warm = await scan(context);
       assert.deepEqual(warm.releases, cold.releases);
       assert.deepEqual(
         counter.take(),
-        ["list configmaps", "list secrets"],
-        "an unchanged cluster costs two lists",
+        [
+          "list configmaps",
+          "list configmaps",
+          "list deployments",
+          "list horizontalpodautoscalers",
+          "list secrets",
+        ],
+        "an unchanged cluster costs one list per kind, no GET",
       );
       assert.equal(reader.decodeCount, 2, "nothing decoded twice");
 
@@ -63,7 +86,14 @@ describe("scan cost", () => {
       assert.equal(changed.releases.find((r) => r.release === "a")?.status, "failed");
       assert.deepEqual(
         counter.take(),
-        ["get secrets", "list configmaps", "list secrets"],
+        [
+          "get secrets",
+          "list configmaps",
+          "list configmaps",
+          "list deployments",
+          "list horizontalpodautoscalers",
+          "list secrets",
+        ],
         "only the new revision is fetched",
       );
       assert.equal(reader.decodeCount, 3);

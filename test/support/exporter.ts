@@ -40,6 +40,31 @@ export interface ReleaseJson {
   applyMethod: string | null;
   needsAttention: boolean;
   unreadable: { revision: number; reason: string; message: string } | null;
+  drift: {
+    baseRevision: number;
+    baseIsDeployed: boolean;
+    managedResources: number;
+    inSync: boolean;
+    modified: number;
+    missing: number;
+    driftedFields: number;
+    unchecked: Record<string, number>;
+    since: string | null;
+    ignored: Record<string, number>;
+    resources: {
+      apiVersion: string;
+      kind: string;
+      namespace: string | null;
+      name: string;
+      state: string;
+      uncheckedReason: string | null;
+      message: string | null;
+      since: string | null;
+      managers: { manager: string; operation: string; subresource: string | null; time: string | null }[];
+      fields: { path: string; change: string; declared: unknown; live: unknown; managers: string[] }[];
+    }[];
+  } | null;
+  driftError: string | null;
   history: { revision: number; status: string; updated: string | null }[];
 }
 
