@@ -1,9 +1,9 @@
 /** Proof that the test control plane is a real, pinned Kubernetes API with real helm v3 and v4. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { finishJob } from "../cluster/kubelet.ts";
-import { clusterInfo, createNamespace, kubeConfig, run } from "../support/cluster.ts";
+import { clusterInfo, createNamespace, grantUnprivileged, kubeConfig, run } from "../support/cluster.ts";
 import { fixtureChart as chart, HELM_BINARIES, HELM_MAJORS } from "../support/helm.ts";
 
 describe("control plane", () => {
@@ -44,24 +44,9 @@ describe("control plane", () => {
       assert.match(String(error), /403|forbidden/i);
       return true;
     });
-    const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createNamespacedRole({
-      namespace,
-      body: {
-        metadata: { name: "read-secrets" },
-        rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["list"] }],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace,
-      body: {
-        metadata: { name: "read-secrets" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "read-secrets" },
-        subjects: [
-          { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: clusterInfo().unprivileged.user },
-        ],
-      },
-    });
+    await grantUnprivileged(namespace, "read-secrets", [
+      { apiGroups: [""], resources: ["secrets"], verbs: ["list"] },
+    ]);
     const list = await unprivileged.listNamespacedSecret({ namespace });
     assert.ok(Array.isArray(list.items));
   });

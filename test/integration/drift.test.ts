@@ -8,9 +8,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
-import { clusterInfo, createNamespace, kubeConfig, run } from "../support/cluster.ts";
-import { runExporter, scanJson, type ReleaseJson } from "../support/exporter.ts";
+import { createNamespace, grantUnprivileged, run } from "../support/cluster.ts";
+import { runExporter, scanJson, scrapeAfterFirstScan, type ReleaseJson } from "../support/exporter.ts";
 import { fixtureChart, helm, HELM_MAJORS } from "../support/helm.ts";
 
 const realworld = fixtureChart("realworld");
@@ -170,7 +169,7 @@ describe("drift", { concurrency: true }, () => {
       assert.match(diff.stdout, /-\s+"registry.example\/shop:2.7.0"\n\s+\+\s+"registry.example\/shop:9.9"/);
       assert.doesNotMatch(diff.stdout, /rotated-by-hand|cm90YXRlZC1ieS1oYW5k/);
 
-      const metrics = await serveOnceMetrics(ns);
+      const metrics = await scrapeAfterFirstScan(["--namespaces", ns]);
       assert.match(
         metrics,
         new RegExp(`helm_release_drifted_resources\\{namespace="${ns}",release="shop",reason="missing"\\} 2`),
@@ -227,31 +226,13 @@ describe("drift", { concurrency: true }, () => {
   it("reports kinds the exporter may not read as unchecked, never in sync", async () => {
     const ns = await createNamespace("unchecked");
     await helm("v4", ["install", "shop", realworld, "-n", ns]);
-    const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-    // Release storage and core kinds only: no apps, batch, networking, policy, rbac or custom resources.
-    await rbac.createNamespacedRole({
-      namespace: ns,
-      body: {
-        metadata: { name: "partial-reader" },
-        rules: [
-          {
-            apiGroups: [""],
-            resources: ["secrets", "configmaps", "services", "serviceaccounts", "persistentvolumeclaims"],
-            verbs: ["get", "list"],
-          },
-        ],
+    await grantUnprivileged(ns, "partial-reader", [
+      {
+        apiGroups: [""],
+        resources: ["secrets", "configmaps", "services", "serviceaccounts", "persistentvolumeclaims"],
+        verbs: ["get", "list"],
       },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace: ns,
-      body: {
-        metadata: { name: "partial-reader" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "partial-reader" },
-        subjects: [
-          { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: clusterInfo().unprivileged.user },
-        ],
-      },
-    });
+    ]);
     const scan = await scanJson([ns], ["--context", "unprivileged"]);
     const drift = scan.release("shop").drift;
     assert.ok(drift);
@@ -268,19 +249,3 @@ describe("drift", { concurrency: true }, () => {
     );
   });
 });
-
-/** Metrics as `serve` exposes them after its first scan. */
-async function serveOnceMetrics(ns: string): Promise<string> {
-  const { startServer } = await import("../support/exporter.ts");
-  const server = await startServer(["--namespaces", ns]);
-  try {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      if ((await fetch(`${server.url}/readyz`)).ok)
-        return await (await fetch(`${server.url}/metrics`)).text();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error("exporter never became ready");
-  } finally {
-    await server.stop();
-  }
-}

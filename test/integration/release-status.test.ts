@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
-import { clusterInfo, createNamespace, kubeConfig } from "../support/cluster.ts";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { createNamespace, grantUnprivileged, kubeConfig } from "../support/cluster.ts";
 import { scanJson } from "../support/exporter.ts";
 import { failUpgrade, fixtureChart, helm, HELM_MAJORS, leavePendingUpgrade } from "../support/helm.ts";
 
@@ -155,27 +155,10 @@ describe("release status", () => {
     assert.match(denied.json.scan.collectors[0]?.errors.join() ?? "", /403|forbidden/i);
 
     // Read-only access to release storage, and to the kinds the release deploys (for drift).
-    const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createNamespacedRole({
-      namespace: ns,
-      body: {
-        metadata: { name: "release-reader" },
-        rules: [
-          { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get", "list"] },
-          { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
-        ],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace: ns,
-      body: {
-        metadata: { name: "release-reader" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "release-reader" },
-        subjects: [
-          { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: clusterInfo().unprivileged.user },
-        ],
-      },
-    });
+    await grantUnprivileged(ns, "release-reader", [
+      { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get", "list"] },
+      { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
+    ]);
     const allowed = await scanJson([ns], ["--context", "unprivileged"]);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.equal(allowed.release("hidden").status, "deployed");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { createNamespace } from "../support/cluster.ts";
-import { startServer } from "../support/exporter.ts";
+import { startServer, waitReady } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,7 +43,7 @@ describe("serve", () => {
     const server = await startServer(["--namespaces", ns, "--schedule", "*/2 * * * * *"]);
     try {
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
-      await waitUntil("readiness", async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined));
+      await waitReady(server);
 
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(

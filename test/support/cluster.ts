@@ -2,7 +2,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from "@kubernetes/client-node";
 import { readClusterInfo, type ClusterInfo } from "../cluster/cluster-info.ts";
 
 const execFileAsync = promisify(execFile);
@@ -50,4 +50,24 @@ export async function createNamespace(prefix: string): Promise<string> {
     .makeApiClient(CoreV1Api)
     .createNamespace({ body: { metadata: { name } } });
   return name;
+}
+
+/** Grants the unprivileged identity exactly these rules in one namespace (a Role and its binding). */
+export async function grantUnprivileged(
+  namespace: string,
+  name: string,
+  rules: V1PolicyRule[],
+): Promise<void> {
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [
+        { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: clusterInfo().unprivileged.user },
+      ],
+    },
+  });
 }

@@ -133,3 +133,24 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
     },
   };
 }
+
+/** Waits until the server has finished its first scan. */
+export async function waitReady(server: Server, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fetch(`${server.url}/readyz`)).ok) {
+    if (Date.now() > deadline)
+      throw new Error(`exporter not ready after ${String(timeoutMs)} ms:\n${server.logs()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Metrics as `serve` exposes them after its first scan. */
+export async function scrapeAfterFirstScan(args: readonly string[]): Promise<string> {
+  const server = await startServer(args);
+  try {
+    await waitReady(server);
+    return await (await fetch(`${server.url}/metrics`)).text();
+  } finally {
+    await server.stop();
+  }
+}
