@@ -61,7 +61,8 @@ describe("decodeRelease", () => {
               name: "web-migrate",
               kind: "Job",
               path: "web/templates/job.yaml",
-              manifest: "kind: Job",
+              manifest:
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: web-migrate\n  namespace: jobs\n",
               events: ["pre-upgrade"],
               last_run: { started_at: "2026-11-21T11:29:00Z", completed_at: "", phase: "Running" },
               weight: -5,
@@ -72,6 +73,8 @@ describe("decodeRelease", () => {
       ),
     );
     assert.deepEqual(record.hooks[0], {
+      apiVersion: "batch/v1",
+      namespace: "jobs",
       name: "web-migrate",
       kind: "Job",
       path: "web/templates/job.yaml",

@@ -129,7 +129,7 @@ function parseRecord(json: string, limits: DecodeLimits): ReleaseRecord {
     chart: parseChart(record.chart),
     applyMethod: record.apply_method === "ssa" ? "ssa" : "csa",
     manifest: parseManifest(manifestText, limits),
-    hooks: parseHooks(record.hooks),
+    hooks: parseHooks(record.hooks, limits),
   };
 }
 
@@ -145,7 +145,19 @@ function parseChart(value: unknown): ChartInfo {
   };
 }
 
-function parseHooks(value: unknown): Hook[] {
+/** apiVersion and namespace of a hook, from its manifest; unparseable manifests give neither. */
+function hookTarget(manifest: unknown, limits: DecodeLimits): { apiVersion?: string; namespace?: string } {
+  if (typeof manifest !== "string") return {};
+  try {
+    const [object] = parseManifest(manifest, limits);
+    if (!object) return {};
+    return { apiVersion: object.apiVersion, ...(object.namespace && { namespace: object.namespace }) };
+  } catch {
+    return {};
+  }
+}
+
+function parseHooks(value: unknown, limits: DecodeLimits): Hook[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new DecodeError("schema", "release hooks is not a list");
   return value.map((item: unknown, index): Hook => {
@@ -155,7 +167,9 @@ function parseHooks(value: unknown): Hook[] {
     const phase = typeof lastRun.phase === "string" && isHookPhase(lastRun.phase) ? lastRun.phase : "Unknown";
     const startedAt = parseTime(lastRun.started_at);
     const completedAt = parseTime(lastRun.completed_at);
+    const target = hookTarget(hook.manifest, limits);
     return {
+      ...target,
       name: requireString(hook.name, `hooks[${String(index)}].name`),
       kind: requireString(hook.kind, `hooks[${String(index)}].kind`),
       path: typeof hook.path === "string" ? hook.path : "",

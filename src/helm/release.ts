@@ -34,6 +34,10 @@ export type HookPhase = "" | "Unknown" | "Running" | "Succeeded" | "Failed";
 export interface Hook {
   readonly name: string;
   readonly kind: string;
+  /** From the hook's manifest (its body is not kept: hooks may be Secrets). */
+  readonly apiVersion?: string;
+  /** Set when the hook's manifest names one; else the release namespace. */
+  readonly namespace?: string;
   readonly path: string;
   readonly events: readonly string[];
   readonly deletePolicies: readonly string[];

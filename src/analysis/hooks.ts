@@ -1,0 +1,249 @@
+/**
+ * Hooks and leftovers of releases, from decoded release records and what exists in the
+ * cluster. Helm puts no ownership label on hooks and does not delete them on uninstall,
+ * so they are found by their `helm.sh/hook` annotation. Pure: inputs are plain data.
+ */
+import type { Hook, ReleaseRecord } from "../helm/release.ts";
+
+export const HOOK_ANNOTATION = "helm.sh/hook";
+export const RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy";
+const RELEASE_NAME = "meta.helm.sh/release-name";
+const RELEASE_NAMESPACE = "meta.helm.sh/release-namespace";
+
+/** What exists in the cluster: enough metadata to judge, never the object's data. */
+export interface ClusterObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly deletionTimestamp?: Date;
+  readonly finalizers: readonly string[];
+  /** Jobs only: from status conditions. */
+  readonly jobState?: JobState;
+}
+
+export type JobState = "active" | "complete" | "failed";
+export type RunningHookState = JobState | "missing" | "not_a_job";
+export const RUNNING_HOOK_STATES: readonly RunningHookState[] = [
+  "active",
+  "complete",
+  "failed",
+  "missing",
+  "not_a_job",
+];
+
+export type OrphanReason = "succeeded_not_deleted" | "failed_not_deleted" | "failed";
+export const ORPHAN_REASONS: readonly OrphanReason[] = [
+  "succeeded_not_deleted",
+  "failed_not_deleted",
+  "failed",
+];
+
+export type LeftoverReason = "leftover" | "kept";
+export const LEFTOVER_REASONS: readonly LeftoverReason[] = ["leftover", "kept"];
+
+export interface ObjectRef {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export interface OrphanedHook extends ObjectRef {
+  readonly reason: OrphanReason;
+  readonly revision: number;
+  readonly deletePolicies: readonly string[];
+}
+
+export interface RunningHook extends ObjectRef {
+  readonly revision: number;
+  readonly events: readonly string[];
+  readonly startedAt?: Date;
+  /** The hook's Job as it is now: still active (wait) or already finished (act). */
+  readonly state: RunningHookState;
+}
+
+export interface Leftover extends ObjectRef {
+  readonly reason: LeftoverReason;
+}
+
+export interface Terminating extends ObjectRef {
+  readonly deletionTimestamp: Date;
+  readonly finalizers: readonly string[];
+}
+
+export interface HooksReport {
+  readonly orphaned: readonly OrphanedHook[];
+  readonly running: readonly RunningHook[];
+  readonly leftovers: readonly Leftover[];
+  readonly terminating: readonly Terminating[];
+}
+
+export interface ReleaseHooksInput {
+  readonly namespace: string;
+  readonly release: string;
+  /** Decoded revisions available (latest, deployed), any order. */
+  readonly records: readonly ReleaseRecord[];
+  /** The manifest Helm believes is live (what drift compares). */
+  readonly manifest: readonly ObjectRef[];
+}
+
+export interface HooksInput {
+  readonly releases: readonly ReleaseHooksInput[];
+  /** Objects carrying helm.sh/hook. */
+  readonly hookObjects: readonly ClusterObject[];
+  /** Objects carrying Helm's release annotations (what Helm applied). */
+  readonly releaseObjects: readonly ClusterObject[];
+  readonly now: Date;
+  /** Deletion older than this with finalizers left counts as stuck. */
+  readonly terminatingAfterMs: number;
+}
+
+export interface HooksResult {
+  readonly byRelease: ReadonlyMap<string, HooksReport>;
+  /** Hook objects no release's records reference (uninstalled or purged releases). */
+  readonly unreferenced: readonly ClusterObject[];
+}
+
+const key = (kind: string, namespace: string | undefined, name: string) =>
+  `${kind}/${namespace ?? ""}/${name}`;
+export const releaseHooksKey = (namespace: string, release: string) => `${namespace}/${release}`;
+
+export function analyzeHooks(input: HooksInput): HooksResult {
+  const hookObjects = new Map(
+    input.hookObjects.map((object) => [key(object.kind, object.namespace, object.name), object]),
+  );
+  const referenced = new Set<string>();
+  const byRelease = new Map<string, HooksReport>();
+  const releaseNames = new Set(
+    input.releases.map((release) => releaseHooksKey(release.namespace, release.release)),
+  );
+
+  for (const release of input.releases) {
+    const orphaned: OrphanedHook[] = [];
+    const running: RunningHook[] = [];
+    const terminating: Terminating[] = [];
+    for (const { hook, revision } of latestRuns(release.records)) {
+      const namespace = hook.namespace ?? release.namespace;
+      const objectKey = key(hook.kind, namespace, hook.name);
+      referenced.add(objectKey);
+      const object = hookObjects.get(objectKey);
+      const ref = { kind: hook.kind, namespace, name: hook.name };
+      if (object) {
+        const stuck = stuckTerminating(object, input);
+        if (stuck) terminating.push(stuck);
+      }
+      const phase = hook.lastRun.phase;
+      if (phase === "Running") {
+        const state: RunningHookState = !object
+          ? "missing"
+          : hook.kind === "Job"
+            ? (object.jobState ?? "active")
+            : "not_a_job";
+        running.push({
+          ...ref,
+          revision,
+          events: hook.events,
+          ...(hook.lastRun.startedAt && { startedAt: hook.lastRun.startedAt }),
+          state,
+        });
+        continue;
+      }
+      if (!object) continue;
+      const policies = hook.deletePolicies.length > 0 ? hook.deletePolicies : ["before-hook-creation"];
+      const reason: OrphanReason | undefined =
+        phase === "Succeeded" && policies.includes("hook-succeeded")
+          ? "succeeded_not_deleted"
+          : phase === "Failed"
+            ? policies.includes("hook-failed")
+              ? "failed_not_deleted"
+              : "failed"
+            : undefined;
+      if (reason) orphaned.push({ ...ref, reason, revision, deletePolicies: policies });
+    }
+
+    const manifest = new Set(
+      release.manifest.map((object) => key(object.kind, object.namespace, object.name)),
+    );
+    const leftovers: Leftover[] = [];
+    for (const object of input.releaseObjects) {
+      if (
+        object.annotations[RELEASE_NAME] !== release.release ||
+        object.annotations[RELEASE_NAMESPACE] !== release.namespace
+      )
+        continue;
+      const objectKey = key(object.kind, object.namespace, object.name);
+      const stuck = stuckTerminating(object, input);
+      if (stuck) terminating.push(stuck);
+      if (manifest.has(objectKey) || hookObjects.has(objectKey)) continue;
+      leftovers.push({
+        kind: object.kind,
+        ...(object.namespace && { namespace: object.namespace }),
+        name: object.name,
+        reason: object.annotations[RESOURCE_POLICY_ANNOTATION] === "keep" ? "kept" : "leftover",
+      });
+    }
+    byRelease.set(releaseHooksKey(release.namespace, release.release), {
+      orphaned,
+      running,
+      leftovers,
+      terminating,
+    });
+  }
+
+  // Objects Helm applied for a release that no longer exists: kept on purpose, or left behind.
+  for (const object of input.releaseObjects) {
+    const name = object.annotations[RELEASE_NAME];
+    const namespace = object.annotations[RELEASE_NAMESPACE];
+    if (!name || !namespace || releaseNames.has(releaseHooksKey(namespace, name))) continue;
+    const report = byRelease.get(releaseHooksKey(namespace, name)) ?? {
+      orphaned: [],
+      running: [],
+      leftovers: [],
+      terminating: [],
+    };
+    byRelease.set(releaseHooksKey(namespace, name), {
+      ...report,
+      leftovers: [
+        ...report.leftovers,
+        {
+          kind: object.kind,
+          ...(object.namespace && { namespace: object.namespace }),
+          name: object.name,
+          reason: object.annotations[RESOURCE_POLICY_ANNOTATION] === "keep" ? "kept" : "leftover",
+        },
+      ],
+    });
+  }
+
+  const unreferenced = input.hookObjects.filter(
+    (object) => !referenced.has(key(object.kind, object.namespace, object.name)),
+  );
+  return { byRelease, unreferenced };
+}
+
+/** Each hook once, as of the newest revision that ran it (revisions that did not run it say ""). */
+function latestRuns(records: readonly ReleaseRecord[]): { hook: Hook; revision: number }[] {
+  const runs = new Map<string, { hook: Hook; revision: number }>();
+  for (const record of [...records].sort((a, b) => b.revision - a.revision)) {
+    for (const hook of record.hooks) {
+      const id = key(hook.kind, hook.namespace ?? record.namespace, hook.name);
+      const known = runs.get(id);
+      if (!known || (known.hook.lastRun.phase === "" && hook.lastRun.phase !== ""))
+        runs.set(id, { hook, revision: record.revision });
+    }
+  }
+  return [...runs.values()];
+}
+
+function stuckTerminating(object: ClusterObject, input: HooksInput): Terminating | undefined {
+  if (!object.deletionTimestamp || object.finalizers.length === 0) return undefined;
+  if (input.now.getTime() - object.deletionTimestamp.getTime() < input.terminatingAfterMs) return undefined;
+  return {
+    kind: object.kind,
+    ...(object.namespace && { namespace: object.namespace }),
+    name: object.name,
+    deletionTimestamp: object.deletionTimestamp,
+    finalizers: object.finalizers,
+  };
+}
