@@ -1,6 +1,7 @@
 /** Why a release needs a human, from its status and drift; empty when all is well. */
-import type { ReleaseReport } from "../scan/snapshot.ts";
+import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
 import { summarizeDrift } from "./drift/summary.ts";
+import type { HooksReport } from "./hooks.ts";
 
 export function attentionReasons(report: ReleaseReport): string[] {
   const reasons: string[] = [];
@@ -31,9 +32,54 @@ export function attentionReasons(report: ReleaseReport): string[] {
       );
     }
   }
+  if (report.hooks) reasons.push(...hookReasons(report.hooks));
+  return reasons;
+}
+
+function hookReasons(hooks: HooksReport): string[] {
+  const reasons: string[] = [];
+  const name = (object: { kind: string; namespace?: string; name: string }) =>
+    `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;
+  for (const hook of hooks.orphaned)
+    reasons.push(`hook ${name(hook)} left behind (${hook.reason}, revision ${String(hook.revision)})`);
+  for (const hook of hooks.running.filter((running) => running.state !== "active")) {
+    reasons.push(
+      `hook ${name(hook)} is recorded as running but its object is ${hook.state}: helm is no longer watching it`,
+    );
+  }
+  for (const leftover of hooks.leftovers.filter((item) => item.reason === "leftover")) {
+    reasons.push(`${name(leftover)} is no longer in the release but still exists`);
+  }
+  for (const stuck of hooks.terminating) {
+    reasons.push(
+      `${name(stuck)} stuck deleting since ${stuck.deletionTimestamp.toISOString()} (finalizers: ${stuck.finalizers.join(", ")})`,
+    );
+  }
   return reasons;
 }
 
 export function needsAttention(report: ReleaseReport): boolean {
   return attentionReasons(report).length > 0;
+}
+
+/** Findings that belong to no existing release: hooks and leftovers of releases that are gone. */
+export function strayReasons(snapshot: Snapshot): string[] {
+  return [
+    ...snapshot.unreferencedHooks.map(
+      (hook) =>
+        `${hook.kind} ${hook.namespace ? `${hook.namespace}/` : ""}${hook.name}: ${hook.hook} hook of a release that is gone`,
+    ),
+    ...snapshot.goneReleases.flatMap((gone) =>
+      gone.leftovers
+        .filter((leftover) => leftover.reason === "leftover")
+        .map(
+          (leftover) =>
+            `${leftover.kind} ${leftover.namespace ? `${leftover.namespace}/` : ""}${leftover.name}: left by release ${gone.namespace}/${gone.release}, which is gone`,
+        ),
+    ),
+  ];
+}
+
+export function snapshotNeedsAttention(snapshot: Snapshot): boolean {
+  return snapshot.releases.some(needsAttention) || strayReasons(snapshot).length > 0;
 }

@@ -11,7 +11,7 @@ import { Discovery } from "../read/discovery.ts";
 import { DriftMemory } from "../scan/drift-memory.ts";
 import { ScanLoop } from "../scan/loop.ts";
 import { scan } from "../scan/scanner.ts";
-import { needsAttention } from "../analysis/attention.ts";
+import { snapshotNeedsAttention } from "../analysis/attention.ts";
 import { createApp } from "../server/app.ts";
 import { SnapshotStore } from "../server/store.ts";
 import { NAME, VERSION } from "../version.ts";
@@ -50,6 +50,7 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
         concurrency: config.scanConcurrency,
         driftOptions: config.drift,
         driftMemory,
+        terminatingAfterMs: config.terminatingAfterMs,
         logger,
         signal,
       }),
@@ -118,7 +119,7 @@ async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<
         : renderTable(snapshot, { diff }),
     );
     if (!snapshot.success) return EXIT.error;
-    return snapshot.releases.some(needsAttention) ? EXIT.attention : EXIT.ok;
+    return snapshotNeedsAttention(snapshot) ? EXIT.attention : EXIT.ok;
   } finally {
     client.close();
   }

@@ -18,6 +18,7 @@ export interface Config {
   readonly excludeNamespaces: readonly string[];
   readonly schedule: string;
   readonly scanTimeoutMs: number;
+  readonly terminatingAfterMs: number;
   readonly scanConcurrency: number;
   readonly maxDecodedBytes: number;
   readonly listenHost: string | undefined;
@@ -107,6 +108,10 @@ export function resolveConfig(sources: ConfigSources): Config {
     "scan.timeout",
     (value) => parseDuration(value) ?? invalid("not a duration (e.g. 30s, 5m, 1h)"),
   );
+  const terminatingAfterMs = check(
+    "terminating.threshold",
+    (value) => parseDuration(value) ?? invalid("not a duration (e.g. 10m)"),
+  );
   const scanConcurrency = check("scan.concurrency", (value) => {
     const number = Number(value);
     return Number.isInteger(number) && number >= 1 && number <= 256
@@ -134,6 +139,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     problems.length > 0 ||
     !schedule ||
     !scanTimeoutMs ||
+    !terminatingAfterMs ||
     !scanConcurrency ||
     !maxDecodedBytes ||
     !listen ||
@@ -150,6 +156,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     excludeNamespaces,
     schedule,
     scanTimeoutMs,
+    terminatingAfterMs,
     scanConcurrency,
     maxDecodedBytes,
     listenHost: listen.host,

@@ -88,6 +88,14 @@ export const OPTIONS = [
     description: "Ignore spec.replicas of workloads an HPA scales",
   },
   {
+    flag: "terminating.threshold",
+    type: "duration",
+    fileKey: ["terminating", "threshold"],
+    default: "10m",
+    description:
+      "A release or hook object deleted longer ago than this, with finalizers left, counts as stuck",
+  },
+  {
     flag: "web.listen-address",
     type: "string",
     fileKey: ["web", "listenAddress"],

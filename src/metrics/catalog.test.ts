@@ -101,6 +101,43 @@ describe("metric catalogue", () => {
         ],
       },
     };
+    const hooked = {
+      ...failing,
+      release: "hooked",
+      hooks: {
+        orphaned: [
+          {
+            kind: "Job",
+            namespace: "apps",
+            name: "migrate",
+            reason: "succeeded_not_deleted" as const,
+            revision: 1,
+            deletePolicies: ["hook-succeeded"],
+          },
+        ],
+        running: [
+          {
+            kind: "Job",
+            namespace: "apps",
+            name: "seed",
+            revision: 2,
+            events: ["post-upgrade"],
+            startedAt: new Date(),
+            state: "active" as const,
+          },
+        ],
+        leftovers: [{ kind: "ConfigMap", namespace: "apps", name: "old", reason: "leftover" as const }],
+        terminating: [
+          {
+            kind: "ConfigMap",
+            namespace: "apps",
+            name: "old",
+            deletionTimestamp: new Date(0),
+            finalizers: ["example.com/hold"],
+          },
+        ],
+      },
+    };
     const now = new Date();
     const text =
       (await renderSnapshot(
@@ -109,7 +146,9 @@ describe("metric catalogue", () => {
           finishedAt: now,
           durationSeconds: 0.1,
           success: true,
-          releases: [failing, unreadable, drifted],
+          releases: [failing, unreadable, drifted, hooked],
+          unreferencedHooks: [{ kind: "Job", namespace: "apps", name: "gone-hook", hook: "post-install" }],
+          goneReleases: [],
           collectors: [{ name: "releases", success: true, durationSeconds: 0.1, errors: [] }],
         }),
       )) + (await new SelfMetrics().registry.metrics());
@@ -122,7 +161,7 @@ describe("metric catalogue", () => {
         assert.ok(metric.labels.includes(label), `${name} has uncatalogued label ${label}`);
     }
     // Every release metric shows up for this scenario.
-    for (const metric of ALL_METRICS.filter((m) => m.name.startsWith("helm_release_"))) {
+    for (const metric of ALL_METRICS.filter((m) => /^helm_(release|orphaned)_/.test(m.name))) {
       assert.ok(exposed(text).has(metric.name), `${metric.name} not served`);
     }
   });

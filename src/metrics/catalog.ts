@@ -108,6 +108,45 @@ export const RELEASE_METRICS = {
     labels: [...RELEASE, "base"],
     help: "Revision the drift is checked against: base deployed (the newest deployed revision), or latest when no revision is deployed.",
   },
+  orphanedHooks: {
+    name: "helm_release_orphaned_hook_resources",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "Hook objects left in the cluster: reason succeeded_not_deleted (policy hook-succeeded, run succeeded), failed_not_deleted (policy hook-failed, run failed), failed (failed run left behind). All three series always present.",
+  },
+  runningHooks: {
+    name: "helm_release_running_hooks",
+    type: "gauge",
+    labels: [...RELEASE, "state"],
+    help: "Hooks whose last run is recorded as Running, by what their object shows now: active (wait), complete or failed (helm stopped watching: act), missing, not_a_job. All five series always present.",
+  },
+  runningHookStarted: {
+    name: "helm_release_running_hook_started_timestamp_seconds",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Start of the oldest hook recorded as Running; present only while one is.",
+  },
+  leftoverResources: {
+    name: "helm_release_leftover_resources",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "Objects carrying the release's Helm annotations that its deployed manifest no longer contains: reason leftover (e.g. from a failed upgrade) or kept (helm.sh/resource-policy: keep). Also for releases that no longer exist.",
+  },
+  terminatingResources: {
+    name: "helm_release_terminating_resources",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Release or hook objects deleted longer ago than --terminating.threshold and held by finalizers (names in the JSON output).",
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+export const NAMESPACE_METRICS = {
+  unreferencedHooks: {
+    name: "helm_orphaned_hook_resources",
+    type: "gauge",
+    labels: ["namespace"],
+    help: "Objects carrying helm.sh/hook that no stored release references (their release was uninstalled or purged).",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const SCAN_METRICS = {
@@ -184,6 +223,7 @@ export const SELF_METRICS = {
 
 export const ALL_METRICS: readonly MetricDefinition[] = [
   ...Object.values(RELEASE_METRICS),
+  ...Object.values(NAMESPACE_METRICS),
   ...Object.values(SCAN_METRICS),
   ...Object.values(SELF_METRICS),
 ];

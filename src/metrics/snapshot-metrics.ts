@@ -7,8 +7,20 @@ import { UNCHECKED_REASONS, type DriftReport } from "../analysis/drift/drift.ts"
 import { IGNORE_REASONS } from "../analysis/drift/ignore.ts";
 import { summarizeDrift } from "../analysis/drift/summary.ts";
 import { RELEASE_STATUSES } from "../helm/release.ts";
+import {
+  LEFTOVER_REASONS,
+  ORPHAN_REASONS,
+  RUNNING_HOOK_STATES,
+  type HooksReport,
+  type Leftover,
+} from "../analysis/hooks.ts";
 import type { Snapshot } from "../scan/snapshot.ts";
-import { RELEASE_METRICS as R, SCAN_METRICS as S, type MetricDefinition } from "./catalog.ts";
+import {
+  NAMESPACE_METRICS as N,
+  RELEASE_METRICS as R,
+  SCAN_METRICS as S,
+  type MetricDefinition,
+} from "./catalog.ts";
 
 function gauge(registry: Registry, definition: MetricDefinition): Gauge {
   return new Gauge({
@@ -30,6 +42,30 @@ function boundedManagers(managers: ReadonlyMap<string, number>): Map<string, num
   const rest = sorted.slice(MAX_MANAGERS_PER_RELEASE).reduce((sum, [, count]) => sum + count, 0);
   if (rest > 0) bounded.set("other", rest);
   return bounded;
+}
+
+function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(keyOf(item), (counts.get(keyOf(item)) ?? 0) + 1);
+  return counts;
+}
+
+type ReleaseLabels = Record<"namespace" | "release", string>;
+
+function setHooks(g: ReleaseGauges, release: ReleaseLabels, hooks: HooksReport): void {
+  const orphaned = countBy(hooks.orphaned, (hook) => hook.reason);
+  for (const reason of ORPHAN_REASONS) g.orphanedHooks.set({ ...release, reason }, orphaned.get(reason) ?? 0);
+  const running = countBy(hooks.running, (hook) => hook.state);
+  for (const state of RUNNING_HOOK_STATES) g.runningHooks.set({ ...release, state }, running.get(state) ?? 0);
+  const starts = hooks.running.flatMap((hook) => (hook.startedAt ? [hook.startedAt.getTime()] : []));
+  if (starts.length > 0) g.runningHookStarted.set(release, Math.min(...starts) / 1000);
+  setLeftovers(g, release, hooks.leftovers);
+  g.terminating.set(release, hooks.terminating.length);
+}
+
+function setLeftovers(g: ReleaseGauges, release: ReleaseLabels, leftovers: readonly Leftover[]): void {
+  const counts = countBy(leftovers, (leftover) => leftover.reason);
+  for (const reason of LEFTOVER_REASONS) g.leftovers.set({ ...release, reason }, counts.get(reason) ?? 0);
 }
 
 function setDrift(
@@ -70,6 +106,11 @@ function releaseGauges(registry: Registry) {
     driftManager: gauge(registry, R.driftManager),
     ignoredDrift: gauge(registry, R.ignoredDrift),
     driftBase: gauge(registry, R.driftBaseRevision),
+    orphanedHooks: gauge(registry, R.orphanedHooks),
+    runningHooks: gauge(registry, R.runningHooks),
+    runningHookStarted: gauge(registry, R.runningHookStarted),
+    leftovers: gauge(registry, R.leftoverResources),
+    terminating: gauge(registry, R.terminatingResources),
   };
 }
 type ReleaseGauges = ReturnType<typeof releaseGauges>;
@@ -100,6 +141,14 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
     if (report.lastDeployed) g.lastDeployed.set(release, seconds(report.lastDeployed));
     if (report.unreadable) g.unreadable.set({ ...release, reason: report.unreadable.reason }, 1);
     if (report.drift) setDrift(g, release, report.drift);
+    if (report.hooks) setHooks(g, release, report.hooks);
+  }
+  for (const gone of snapshot.goneReleases) {
+    setLeftovers(g, { namespace: gone.namespace, release: gone.release }, gone.leftovers);
+  }
+  const unreferenced = gauge(registry, N.unreferencedHooks);
+  for (const [namespace, count] of countBy(snapshot.unreferencedHooks, (hook) => hook.namespace ?? "")) {
+    unreferenced.set({ namespace }, count);
   }
 
   gauge(registry, S.lastScanTimestamp).set(seconds(snapshot.finishedAt));

@@ -4,6 +4,7 @@
  */
 import type { DriftReport } from "../analysis/drift/drift.ts";
 import { summarizeDrift } from "../analysis/drift/summary.ts";
+import type { HooksReport } from "../analysis/hooks.ts";
 import { needsAttention } from "../analysis/attention.ts";
 import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
 
@@ -29,10 +30,40 @@ export function toReleaseJson(report: ReleaseReport) {
     unreadable: report.unreadable ?? null,
     drift: report.drift ? driftJson(report.drift) : null,
     driftError: report.driftError ?? null,
+    hooks: report.hooks ? hooksJson(report.hooks) : null,
     history: report.history.map((entry) => ({
       revision: entry.revision,
       status: entry.status,
       updated: iso(entry.updated),
+    })),
+  };
+}
+
+function hooksJson(hooks: HooksReport) {
+  const ref = (object: { kind: string; namespace?: string; name: string }) => ({
+    kind: object.kind,
+    namespace: object.namespace ?? null,
+    name: object.name,
+  });
+  return {
+    orphaned: hooks.orphaned.map((hook) => ({
+      ...ref(hook),
+      reason: hook.reason,
+      revision: hook.revision,
+      deletePolicies: hook.deletePolicies,
+    })),
+    running: hooks.running.map((hook) => ({
+      ...ref(hook),
+      revision: hook.revision,
+      events: hook.events,
+      startedAt: iso(hook.startedAt),
+      state: hook.state,
+    })),
+    leftovers: hooks.leftovers.map((leftover) => ({ ...ref(leftover), reason: leftover.reason })),
+    terminating: hooks.terminating.map((stuck) => ({
+      ...ref(stuck),
+      deletionTimestamp: stuck.deletionTimestamp.toISOString(),
+      finalizers: stuck.finalizers,
     })),
   };
 }
@@ -92,5 +123,12 @@ export function toScanJson(snapshot: Snapshot) {
       needingAttention: releases.filter((release) => release.needsAttention).length,
     },
     releases,
+    unreferencedHooks: snapshot.unreferencedHooks.map((hook) => ({
+      kind: hook.kind,
+      namespace: hook.namespace ?? null,
+      name: hook.name,
+      hook: hook.hook,
+    })),
+    goneReleases: snapshot.goneReleases,
   };
 }

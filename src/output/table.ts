@@ -1,6 +1,6 @@
 /** The human-readable `scan` output: one line per release, problems spelled out below. */
 import { stringify } from "yaml";
-import { attentionReasons } from "../analysis/attention.ts";
+import { attentionReasons, strayReasons } from "../analysis/attention.ts";
 import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
 import { summarizeDrift } from "../analysis/drift/summary.ts";
 import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
@@ -37,6 +37,8 @@ export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}
   );
   const sections = [lines.join("\n")];
   if (problems.length > 0) sections.push(`Needs attention:\n${indent(problems)}`);
+  const strays = strayReasons(snapshot);
+  if (strays.length > 0) sections.push(`Left behind by releases that are gone:\n${indent(strays)}`);
   if (options.diff) {
     const diffs = snapshot.releases.flatMap(renderDiff);
     if (diffs.length > 0) sections.push(diffs.join("\n\n"));

@@ -21,6 +21,8 @@ export interface LiveObjects {
   readonly lookup: (ref: ResourceRef) => LiveLookup;
   /** Kinds that could not be listed, with why. */
   readonly kindErrors: readonly { kind: string; reason: UncheckedReason; message: string }[];
+  /** Everything the per-kind lists returned (Helm-labelled objects, declared or not), by apiVersion/kind. */
+  readonly listed: readonly { apiVersion: string; kind: string; object: KubeObject }[];
 }
 
 export async function readLiveObjects(
@@ -51,6 +53,7 @@ export async function readLiveObjects(
   }
 
   const toGet: { ref: ResourceRef; info: ResourceInfo }[] = [];
+  const allListed: { apiVersion: string; kind: string; object: KubeObject }[] = [];
   await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
     const listed = new Map<string, KubeObject>();
     try {
@@ -60,7 +63,10 @@ export async function readLiveObjects(
           resourceVersion: "0",
           ...(signal && { signal }),
         });
-        for (const item of items) listed.set(`${item.metadata.namespace ?? ""}/${item.metadata.name}`, item);
+        for (const item of items) {
+          listed.set(`${item.metadata.namespace ?? ""}/${item.metadata.name}`, item);
+          allListed.push({ apiVersion: kindRefs[0]?.apiVersion ?? "", kind: info.kind, object: item });
+        }
       }
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -103,6 +109,7 @@ export async function readLiveObjects(
     lookup: (ref) =>
       results.get(refKey(ref)) ?? { state: "unchecked", reason: "error", message: "object was not read" },
     kindErrors,
+    listed: allListed,
   };
 }
 

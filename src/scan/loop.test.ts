@@ -12,6 +12,8 @@ const snapshot = (success = true): Snapshot =>
     durationSeconds: 0,
     success,
     releases: [],
+    unreferencedHooks: [],
+    goneReleases: [],
     collectors: [],
   });
 

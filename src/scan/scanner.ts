@@ -2,6 +2,7 @@
  * One scan: read the cluster, analyse purely, return an immutable snapshot. Each
  * concern is a collector with its own success and duration, as in node_exporter.
  */
+import { RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from "../analysis/drift/compare.ts";
 import {
   analyzeDrift,
   resourceRef,
@@ -14,9 +15,11 @@ import type { ManifestObject, ReleaseRecord } from "../helm/release.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Discovery } from "../read/discovery.ts";
+import { analyzeHooks, HOOK_ANNOTATION, type ClusterObject } from "../analysis/hooks.ts";
+import { DEFAULT_HOOK_KINDS, readHookObjects, toClusterObject } from "../read/hook-objects.ts";
 import { readHpaTargets } from "../read/hpa.ts";
 import { readLiveObjects, refKey } from "../read/live-objects.ts";
-import type { NamespaceScope } from "../read/namespaces.ts";
+import { inScope, type NamespaceScope } from "../read/namespaces.ts";
 import { listRevisions, type RevisionReader, type RevisionRef } from "../read/release-storage.ts";
 import type { DriftMemory } from "./drift-memory.ts";
 import { mapLimit } from "./pool.ts";
@@ -36,6 +39,8 @@ export interface ScanContext {
   readonly concurrency: number;
   readonly driftOptions: DriftOptions;
   readonly driftMemory: DriftMemory;
+  /** Deletion older than this, with finalizers left, counts as stuck. */
+  readonly terminatingAfterMs: number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
 }
@@ -48,16 +53,30 @@ interface ReleaseHistory {
 export async function scan(context: ScanContext): Promise<Snapshot> {
   const startedAt = new Date();
   const collectors: CollectorResult[] = [];
+  const { logger } = context;
   const histories =
-    (await collect("releases", collectors, context.logger, (errors) => collectReleases(context, errors))) ??
-    [];
-  const drift = await collect("drift", collectors, context.logger, (errors) =>
+    (await collect("releases", collectors, logger, (errors) => collectReleases(context, errors))) ?? [];
+  const drift = await collect("drift", collectors, logger, (errors) =>
     collectDrift(context, histories, errors),
   );
+  const hooks = await collect("hooks", collectors, logger, (errors) =>
+    collectHooks(context, histories, drift?.listed ?? [], errors),
+  );
+  const known = new Set(histories.map(({ status }) => releaseKey(status)));
   const releases: ReleaseReport[] = histories.map(({ status }) => {
-    const outcome = drift?.get(releaseKey(status));
-    return { ...status, ...outcome };
+    const hookReport = hooks?.byRelease.get(releaseKey(status));
+    return {
+      ...status,
+      ...drift?.outcomes.get(releaseKey(status)),
+      ...(hookReport && { hooks: hookReport }),
+    };
   });
+  const goneReleases = [...(hooks?.byRelease.entries() ?? [])]
+    .filter(([key]) => !known.has(key))
+    .map(([key, report]) => {
+      const [namespace = "", release = ""] = key.split("/");
+      return { namespace, release, leftovers: report.leftovers };
+    });
   const finishedAt = new Date();
   return freezeSnapshot({
     startedAt,
@@ -65,6 +84,13 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
     durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     success: collectors.every((collector) => collector.success),
     releases,
+    unreferencedHooks: (hooks?.unreferenced ?? []).map(({ kind, namespace, name, annotations }) => ({
+      kind,
+      ...(namespace && { namespace }),
+      name,
+      hook: annotations[HOOK_ANNOTATION] ?? "",
+    })),
+    goneReleases,
     collectors,
   });
 }
@@ -127,19 +153,24 @@ type DriftOutcome = Pick<ReleaseReport, "drift" | "driftError">;
 /** Releases Helm has uninstalled have nothing that should be live. */
 const NO_DRIFT_STATUSES = new Set(["uninstalled", "uninstalling"]);
 
+interface DriftResult {
+  readonly outcomes: ReadonlyMap<string, DriftOutcome>;
+  /** Helm-labelled objects the per-kind lists returned, for leftover detection. */
+  readonly listed: readonly ClusterObject[];
+}
+
 async function collectDrift(
   context: ScanContext,
   histories: readonly ReleaseHistory[],
   errors: string[],
-): Promise<Map<string, DriftOutcome>> {
+): Promise<DriftResult> {
   const outcomes = new Map<string, DriftOutcome>();
   const bases: { history: ReleaseHistory; base: RevisionRef; record: ReleaseRecord }[] = [];
   await context.discovery.ensureFresh(context.signal);
   await mapLimit(histories, context.concurrency, async (history) => {
     if (NO_DRIFT_STATUSES.has(history.status.status)) return;
     // The revision Helm believes is live: the newest deployed one, else the latest.
-    const deployed = history.revisions.filter((ref) => ref.status === "deployed");
-    const base = deployed.length > 0 ? newest(deployed) : newest(history.revisions);
+    const base = baseRevision(history);
     const decoded = await context.reader.read(base, context.signal);
     if (decoded.ok) bases.push({ history, base, record: decoded.record });
     else {
@@ -196,7 +227,75 @@ async function collectDrift(
   const firstSeen = context.driftMemory.sweep(undated, now);
   for (const { key, report } of reports)
     outcomes.set(key, { drift: dateDrift(report, (resource) => firstSeen(memoryKey(key, resource))) });
-  return outcomes;
+  return {
+    outcomes,
+    listed: live.listed.map(({ apiVersion, kind, object }) => toClusterObject(object, apiVersion, kind)),
+  };
+}
+
+/** The revisions an analysis reads: the latest and the one Helm believes is live. */
+function baseRevision(history: ReleaseHistory): RevisionRef {
+  const deployed = history.revisions.filter((ref) => ref.status === "deployed");
+  return deployed.length > 0 ? newest(deployed) : newest(history.revisions);
+}
+
+async function collectHooks(
+  context: ScanContext,
+  histories: readonly ReleaseHistory[],
+  releaseObjects: readonly ClusterObject[],
+  errors: string[],
+) {
+  const releases = await mapLimit(histories, context.concurrency, async (history) => {
+    const refs = [newest(history.revisions), baseRevision(history)];
+    const decoded = await Promise.all(refs.map((ref) => context.reader.read(ref, context.signal)));
+    const records = decoded.flatMap((result) => (result.ok ? [result.record] : []));
+    const base = records.find((record) => record.revision === baseRevision(history).revision);
+    const namespaced = (apiVersion: string, kind: string) =>
+      context.discovery.resolve(apiVersion, kind)?.namespaced;
+    return {
+      namespace: history.status.namespace,
+      release: history.status.release,
+      records,
+      manifest: (base?.manifest ?? []).map((object) =>
+        resourceRef(object, history.status.namespace, namespaced(object.apiVersion, object.kind)),
+      ),
+    };
+  });
+  const hookKinds = [
+    ...DEFAULT_HOOK_KINDS,
+    ...releases.flatMap(({ records }) =>
+      records.flatMap((record) =>
+        record.hooks.flatMap((hook) =>
+          hook.apiVersion ? [{ apiVersion: hook.apiVersion, kind: hook.kind }] : [],
+        ),
+      ),
+    ),
+  ];
+  const hookObjects = await readHookObjects(
+    context.client,
+    context.discovery,
+    context.scope,
+    hookKinds,
+    context.concurrency,
+    context.signal,
+  );
+  errors.push(...hookObjects.errors);
+  return analyzeHooks({
+    releases,
+    hookObjects: hookObjects.objects,
+    // Cluster-scoped objects come from cluster-wide lists: keep those of releases this scan covers,
+    // or a release in another namespace would look gone.
+    releaseObjects: uniqueObjects([...releaseObjects, ...hookObjects.releaseObjects]).filter((object) => {
+      const namespace = object.annotations[RELEASE_NAMESPACE_ANNOTATION];
+      return (
+        object.annotations[RELEASE_NAME_ANNOTATION] !== undefined &&
+        namespace !== undefined &&
+        inScope(context.scope, namespace)
+      );
+    }),
+    now: new Date(),
+    terminatingAfterMs: context.terminatingAfterMs,
+  });
 }
 
 function memoryKey(release: string, resource: ResourceDrift): string {
@@ -220,6 +319,13 @@ function allObjectsWithNamespace(
   return bases.flatMap(({ record }) =>
     record.manifest.map((object) => ({ object, namespace: object.namespace ?? record.namespace })),
   );
+}
+
+function uniqueObjects(objects: readonly ClusterObject[]): ClusterObject[] {
+  const byKey = new Map(
+    objects.map((object) => [`${object.kind}/${object.namespace ?? ""}/${object.name}`, object]),
+  );
+  return [...byKey.values()];
 }
 
 function newest(revisions: readonly RevisionRef[]): RevisionRef {

@@ -3,6 +3,7 @@
  * nothing downstream of a snapshot talks to the cluster.
  */
 import type { DriftReport } from "../analysis/drift/drift.ts";
+import type { HooksReport, Leftover, ObjectRef } from "../analysis/hooks.ts";
 import type { StatusReport } from "../analysis/status.ts";
 
 export interface CollectorResult {
@@ -17,6 +18,8 @@ export interface ReleaseReport extends StatusReport {
   readonly drift?: DriftReport;
   /** Why drift could not be checked at all (the base revision is unreadable). */
   readonly driftError?: string;
+  /** Orphaned and running hooks, leftovers, stuck deletions. */
+  readonly hooks?: HooksReport;
 }
 
 export interface Snapshot {
@@ -26,6 +29,14 @@ export interface Snapshot {
   /** All collectors succeeded: every release that exists was seen and analysed. */
   readonly success: boolean;
   readonly releases: readonly ReleaseReport[];
+  /** Hook objects no stored release references (their release was uninstalled or purged). */
+  readonly unreferencedHooks: readonly (ObjectRef & { readonly hook: string })[];
+  /** Objects Helm applied for releases that no longer exist. */
+  readonly goneReleases: readonly {
+    readonly namespace: string;
+    readonly release: string;
+    readonly leftovers: readonly Leftover[];
+  }[];
   readonly collectors: readonly CollectorResult[];
 }
 

@@ -1,0 +1,102 @@
+/**
+ * Finds hook objects in the cluster. Hooks carry no Helm label, so each kind hooks use
+ * is listed once per scan without a selector and filtered on the `helm.sh/hook`
+ * annotation: metadata-only (no data, no Secret values), except Jobs, whose status tells
+ * a running hook from a finished one.
+ */
+import { HOOK_ANNOTATION, type ClusterObject, type JobState } from "../analysis/hooks.ts";
+import { RELEASE_NAME_ANNOTATION } from "../analysis/drift/compare.ts";
+import { isObject } from "../analysis/drift/merge-keys.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { mapLimit } from "../scan/pool.ts";
+import type { Discovery } from "./discovery.ts";
+import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
+
+/** Kinds listed even when no stored release names them: hooks of uninstalled releases use these. */
+export const DEFAULT_HOOK_KINDS: readonly { apiVersion: string; kind: string }[] = [
+  { apiVersion: "batch/v1", kind: "Job" },
+  { apiVersion: "v1", kind: "Pod" },
+  { apiVersion: "v1", kind: "ConfigMap" },
+  { apiVersion: "v1", kind: "Secret" },
+  { apiVersion: "v1", kind: "ServiceAccount" },
+];
+
+export interface HookObjectsResult {
+  /** Objects carrying helm.sh/hook. */
+  readonly objects: readonly ClusterObject[];
+  /** Objects carrying Helm's release annotations, from the same lists (finds leftovers of releases that are gone). */
+  readonly releaseObjects: readonly ClusterObject[];
+  readonly errors: readonly string[];
+}
+
+export async function readHookObjects(
+  client: KubeClient,
+  discovery: Discovery,
+  scope: NamespaceScope,
+  kinds: readonly { apiVersion: string; kind: string }[],
+  concurrency: number,
+  signal?: AbortSignal,
+): Promise<HookObjectsResult> {
+  const unique = new Map(kinds.map((kind) => [`${kind.apiVersion}/${kind.kind}`, kind]));
+  const objects: ClusterObject[] = [];
+  const releaseObjects: ClusterObject[] = [];
+  const errors: string[] = [];
+  await mapLimit([...unique.values()], concurrency, async ({ apiVersion, kind }) => {
+    const info = discovery.resolve(apiVersion, kind);
+    if (!info) return; // not served: no such hook objects can exist
+    const [group, version] = info.group === "" ? ["", info.version] : [info.group, info.version];
+    const paths = info.namespaced
+      ? collectionPaths(scope, group, version, info.resource)
+      : collectionPaths({ include: [], exclude: [] }, group, version, info.resource);
+    try {
+      for (const path of paths) {
+        const { items } = await client.list(path, info.resource, {
+          metadataOnly: kind !== "Job",
+          resourceVersion: "0",
+          ...(signal && { signal }),
+        });
+        for (const item of items) {
+          const annotations = item.metadata.annotations ?? {};
+          // A cluster-scoped hook names no namespace: judged only when the scan covers them all.
+          if (item.metadata.namespace ? !inScope(scope, item.metadata.namespace) : scope.include.length > 0)
+            continue;
+          if (annotations[HOOK_ANNOTATION] !== undefined)
+            objects.push(toClusterObject(item, apiVersion, kind));
+          else if (annotations[RELEASE_NAME_ANNOTATION] !== undefined)
+            releaseObjects.push(toClusterObject(item, apiVersion, kind));
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      errors.push(
+        `cannot list ${info.resource} for hooks: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  });
+  return { objects, releaseObjects, errors };
+}
+
+export function toClusterObject(item: KubeObject, apiVersion: string, kind: string): ClusterObject {
+  const deletion = item.metadata.deletionTimestamp ? new Date(item.metadata.deletionTimestamp) : undefined;
+  const jobState = kind === "Job" ? jobStateOf(item) : undefined;
+  return {
+    apiVersion,
+    kind,
+    ...(item.metadata.namespace && { namespace: item.metadata.namespace }),
+    name: item.metadata.name,
+    annotations: item.metadata.annotations ?? {},
+    ...(deletion && { deletionTimestamp: deletion }),
+    finalizers: item.metadata.finalizers ?? [],
+    ...(jobState && { jobState }),
+  };
+}
+
+function jobStateOf(job: KubeObject): JobState {
+  const status = isObject(job.status) ? job.status : {};
+  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
+  const isTrue = (type: string) =>
+    conditions.some((c: unknown) => isObject(c) && c.type === type && c.status === "True");
+  if (isTrue("Complete")) return "complete";
+  if (isTrue("Failed")) return "failed";
+  return "active";
+}
