@@ -11,7 +11,7 @@ import { repoRoot } from "../test/cluster/binaries.ts";
 import { clusterEnv, readClusterInfo, type ClusterInfo } from "../test/cluster/cluster-info.ts";
 import { startCluster } from "../test/cluster/control.ts";
 import { run } from "../test/support/cluster.ts";
-import { failUpgrade, fixtureChart, helm, leavePendingUpgrade } from "../test/support/helm.ts";
+import { failUpgrade, fixtureChart, helm, helmFails, leavePendingUpgrade } from "../test/support/helm.ts";
 
 const dir = path.join(repoRoot, ".cluster");
 const say = (message: string) => {
@@ -100,6 +100,27 @@ const scenarios: { namespace: string; release: string; what: string; make: () =>
         "-p",
         JSON.stringify({ stringData: { password: "changed-by-hand" } }),
       );
+    },
+  },
+  {
+    namespace: "platform",
+    release: "reports",
+    what: "an orphaned hook (a hook-succeeded ConfigMap re-created by hand) and a leftover from a failed upgrade",
+    make: async () => {
+      const chart = fixtureChart("hooks");
+      await helm("v3", ["install", "reports", chart, "-n", "platform"]);
+      await helmFails("v3", [
+        "upgrade",
+        "reports",
+        chart,
+        "-n",
+        "platform",
+        "--set",
+        "extra=true,invalid=true",
+      ]);
+      const kubectl = (...args: string[]) => run("kubectl", ["-n", "platform", ...args]);
+      await kubectl("create", "configmap", "reports-pre", "--from-literal=step=again");
+      await kubectl("annotate", "configmap", "reports-pre", "helm.sh/hook=pre-install,pre-upgrade");
     },
   },
   {

@@ -154,10 +154,12 @@ describe("release status", () => {
     assert.equal(denied.json.scan.success, false);
     assert.match(denied.json.scan.collectors[0]?.errors.join() ?? "", /403|forbidden/i);
 
-    // Read-only access to release storage, and to the kinds the release deploys (for drift).
+    // Read-only access to release storage, the kinds the release deploys (drift), and hook kinds.
     await grantUnprivileged(ns, "release-reader", [
       { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get", "list"] },
       { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
+      { apiGroups: [""], resources: ["pods", "serviceaccounts"], verbs: ["list"] },
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["list"] },
     ]);
     const allowed = await scanJson([ns], ["--context", "unprivileged"]);
     assert.equal(allowed.code, 0, allowed.stderr);

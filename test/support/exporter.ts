@@ -65,6 +65,19 @@ export interface ReleaseJson {
     }[];
   } | null;
   driftError: string | null;
+  hooks: {
+    orphaned: { kind: string; namespace: string | null; name: string; reason: string; revision: number }[];
+    running: {
+      kind: string;
+      namespace: string | null;
+      name: string;
+      state: string;
+      revision: number;
+      startedAt: string | null;
+    }[];
+    leftovers: { kind: string; namespace: string | null; name: string; reason: string }[];
+    terminating: { kind: string; namespace: string | null; name: string; finalizers: string[] }[];
+  } | null;
   history: { revision: number; status: string; updated: string | null }[];
 }
 
@@ -73,6 +86,12 @@ export interface ScanJson {
   scan: { success: boolean; collectors: { name: string; success: boolean; errors: string[] }[] };
   summary: { releases: number; needingAttention: number };
   releases: ReleaseJson[];
+  unreferencedHooks: { kind: string; namespace: string | null; name: string; hook: string }[];
+  goneReleases: {
+    namespace: string;
+    release: string;
+    leftovers: { kind: string; namespace?: string; name: string; reason: string }[];
+  }[];
 }
 
 /** `scan --output json` over the given namespaces; returns the exit code and parsed output. */
