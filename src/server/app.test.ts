@@ -24,6 +24,8 @@ function snapshot(): Snapshot {
     durationSeconds: 0.25,
     success: true,
     releases: [report],
+    unreferencedHooks: [],
+    goneReleases: [],
     collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
   });
 }
