@@ -1,4 +1,6 @@
 /** The commands: wires config, logging, the Kubernetes client, scans and outputs. */
+import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { ConfigError, resolveConfig, type Config } from "../config/config.ts";
 import { KubeClient } from "../kube/client.ts";
@@ -14,6 +16,7 @@ import { scan } from "../scan/scanner.ts";
 import { snapshotNeedsAttention } from "../analysis/attention.ts";
 import { createApp } from "../server/app.ts";
 import { SnapshotStore } from "../server/store.ts";
+import { loadWebConfig } from "../server/web-config.ts";
 import { NAME, VERSION } from "../version.ts";
 import { parseCommandLine, usage, UsageError } from "./args.ts";
 import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
@@ -61,8 +64,15 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
   const { client, run } = scanner(config, logger, metrics);
   const store = new SnapshotStore();
-  const app = createApp({ store, registry: metrics.registry, telemetryPath: config.telemetryPath });
-  const server = app.listen(config.listenPort, config.listenHost ?? "::");
+  const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
+  const app = createApp({
+    store,
+    registry: metrics.registry,
+    telemetryPath: config.telemetryPath,
+    ...(web && { users: web.users, headers: web.headers }),
+  });
+  const server = web?.tls ? https.createServer(web.tls, app) : http.createServer(app);
+  server.listen(config.listenPort, config.listenHost ?? "::");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

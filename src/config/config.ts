@@ -24,6 +24,7 @@ export interface Config {
   readonly listenHost: string | undefined;
   readonly listenPort: number;
   readonly telemetryPath: string;
+  readonly webConfigFile?: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly logFormat: "json" | "logfmt";
   readonly output: "table" | "json";
@@ -149,9 +150,11 @@ export function resolveConfig(sources: ConfigSources): Config {
   }
   const kubeconfig = get("kubeconfig")?.value;
   const context = get("context")?.value;
+  const webConfigFile = get("web.config.file")?.value;
   return {
     ...(kubeconfig && { kubeconfig }),
     ...(context && { context }),
+    ...(webConfigFile && { webConfigFile }),
     namespaces,
     excludeNamespaces,
     schedule,

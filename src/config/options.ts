@@ -104,6 +104,13 @@ export const OPTIONS = [
     command: "serve",
   },
   {
+    flag: "web.config.file",
+    type: "string",
+    fileKey: ["web", "configFile"],
+    description: "exporter-toolkit web config: TLS, basic auth (bcrypt), headers",
+    command: "serve",
+  },
+  {
     flag: "web.telemetry-path",
     type: "string",
     fileKey: ["web", "telemetryPath"],

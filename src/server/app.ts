@@ -7,12 +7,16 @@ import type { Registry } from "prom-client";
 import { toReleaseJson } from "../output/json.ts";
 import { releaseKey } from "../scan/snapshot.ts";
 import { NAME, VERSION } from "../version.ts";
+import { basicAuth } from "./basic-auth.ts";
 import type { SnapshotStore } from "./store.ts";
 
 export interface AppOptions {
   readonly store: SnapshotStore;
   readonly registry: Registry;
   readonly telemetryPath: string;
+  /** From --web.config.file: basic auth users (bcrypt) and response headers. */
+  readonly users?: ReadonlyMap<string, string>;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function createApp(options: AppOptions): Express {
@@ -20,6 +24,12 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  const headers = options.headers ?? {};
+  app.use((_request, response, next) => {
+    response.set(headers);
+    next();
+  });
+  app.use(basicAuth(options.users ?? new Map()));
 
   app.get("/", (_request, response) => {
     response.type("html").send(landingPage(telemetryPath));

@@ -1,7 +1,13 @@
 /** The long-running exporter against the real control plane: scrape, lint, refresh, stop. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
+import bcrypt from "bcryptjs";
+import { createPki } from "../cluster/pki.ts";
 import { createNamespace } from "../support/cluster.ts";
 import { startServer, waitReady } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";
@@ -83,5 +89,46 @@ describe("serve", () => {
       assert.ok(Date.now() - started < 10_000, "stops promptly");
     }
     assert.match(server.logs(), /"msg":"stopped"/);
+  });
+
+  it("serves over TLS with basic auth from --web.config.file", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "hde-webtls-"));
+    const pki = createPki(dir);
+    const config = path.join(dir, "web.yml");
+    writeFileSync(
+      config,
+      [
+        "tls_server_config:",
+        `  cert_file: ${path.basename(pki.serverCert)}`,
+        `  key_file: ${path.basename(pki.serverKey)}`,
+        "basic_auth_users:",
+        `  prometheus: "${bcrypt.hashSync("scrape-me", 4)}"`,
+      ].join("\n"),
+    );
+    const server = await startServer(["--namespaces", "default", "--web.config.file", config]);
+    try {
+      const get = (pathname: string, auth?: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const url = new URL(pathname, server.url.replace("http:", "https:"));
+          https
+            .get(url, { ca: readFileSync(pki.caCert), ...(auth && { auth }) }, (response) => {
+              let body = "";
+              response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+              response.on("end", () => {
+                resolve({ status: response.statusCode ?? 0, body });
+              });
+            })
+            .on("error", reject);
+        });
+      assert.equal((await get("/healthz")).status, 200);
+      assert.equal((await get("/metrics")).status, 401);
+      assert.equal((await get("/metrics", "prometheus:wrong")).status, 401);
+      const scrape = await get("/metrics", "prometheus:scrape-me");
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.body, /helm_drift_exporter_build_info/);
+      await assert.rejects(fetch(`${server.url}/healthz`), "plain HTTP is not served");
+    } finally {
+      await server.stop();
+    }
   });
 });
