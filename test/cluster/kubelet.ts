@@ -4,11 +4,10 @@
  * finishJob plays the kubelet's and job controller's part for one named Job by writing
  * the status they would write, so Helm's real hook flow can be tested end to end.
  */
+import { orUndefined, pollUntil } from "../support/poll.ts";
 import { BatchV1Api, type KubeConfig, type V1Job, type V1JobCondition } from "@kubernetes/client-node";
 
 export type JobOutcome = "Complete" | "Failed";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits for the Job to exist (Helm creates hooks while the caller waits), then finishes it. */
 export async function finishJob(
@@ -74,14 +73,10 @@ export async function startJob(kubeConfig: KubeConfig, namespace: string, name: 
   return batch.replaceNamespacedJobStatus({ name, namespace, body: job });
 }
 
-async function waitForJob(batch: BatchV1Api, namespace: string, name: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await batch.readNamespacedJob({ name, namespace });
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`Job ${namespace}/${name} did not appear: ${String(error)}`);
-      await sleep(200);
-    }
-  }
+function waitForJob(batch: BatchV1Api, namespace: string, name: string, timeoutMs: number): Promise<V1Job> {
+  return pollUntil(
+    `Job ${namespace}/${name}`,
+    () => orUndefined(() => batch.readNamespacedJob({ name, namespace })),
+    timeoutMs,
+  );
 }

@@ -9,24 +9,9 @@ import { describe, it } from "node:test";
 import bcrypt from "bcryptjs";
 import { createPki } from "../cluster/pki.ts";
 import { createNamespace } from "../support/cluster.ts";
+import { pollUntil } from "../support/poll.ts";
 import { startServer, waitReady } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 function promtoolCheckMetrics(text: string): Promise<{ code: number | null; output: string }> {
   const child = spawn("promtool", ["check", "metrics"], { stdio: ["pipe", "pipe", "pipe"] });
@@ -74,7 +59,7 @@ describe("serve", () => {
       assert.equal(lint.output.trim(), "", `promtool has remarks:\n${lint.output}`);
 
       await helm("v3", ["uninstall", "shop", "-n", ns]);
-      await waitUntil("shop's series to disappear", async () => {
+      await pollUntil("shop's series to disappear", async () => {
         const text = await (await fetch(`${server.url}/metrics`)).text();
         return text.includes(`release="shop"`) ? undefined : text;
       });

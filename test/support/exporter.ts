@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { repoRoot } from "../cluster/binaries.ts";
+import { pollUntil } from "./poll.ts";
 
 const MAIN = path.join(repoRoot, "src/cli/main.ts");
 
@@ -155,12 +156,11 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
 
 /** Waits until the server has finished its first scan. */
 export async function waitReady(server: Server, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fetch(`${server.url}/readyz`)).ok) {
-    if (Date.now() > deadline)
-      throw new Error(`exporter not ready after ${String(timeoutMs)} ms:\n${server.logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await pollUntil(
+    "the exporter's first scan",
+    async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined),
+    timeoutMs,
+  );
 }
 
 /** Metrics as `serve` exposes them after its first scan. */

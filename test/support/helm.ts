@@ -4,9 +4,10 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { BatchV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { repoRoot } from "../cluster/binaries.ts";
 import { finishJob } from "../cluster/kubelet.ts";
+import { orUndefined, pollUntil } from "./poll.ts";
 
 export const HELM_BINARIES = { v3: "helm", v4: "helm4" } as const;
 export type HelmMajor = keyof typeof HELM_BINARIES;
@@ -87,8 +88,6 @@ export function failUpgrade(
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Polls until a release revision's storage object carries the given status label. */
 export async function waitForRevisionStatus(
   kubeConfig: KubeConfig,
@@ -96,20 +95,13 @@ export async function waitForRevisionStatus(
   release: string,
   revision: number,
   status: string,
-  timeoutMs = 60_000,
 ): Promise<void> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const list = await core.listNamespacedSecret({
-      namespace,
-      labelSelector: `owner=helm,name=${release},version=${String(revision)}`,
-    });
-    if (list.items.some((secret) => secret.metadata?.labels?.status === status)) return;
-    if (Date.now() > deadline)
-      throw new Error(`${namespace}/${release} v${String(revision)} never reached ${status}`);
-    await sleep(200);
-  }
+  const labelSelector = `owner=helm,name=${release},version=${String(revision)}`;
+  await pollUntil(`${namespace}/${release} v${String(revision)} to be ${status}`, async () => {
+    const list = await core.listNamespacedSecret({ namespace, labelSelector });
+    return list.items.some((secret) => secret.metadata?.labels?.status === status) ? true : undefined;
+  });
 }
 
 /**
@@ -137,17 +129,9 @@ export async function leavePendingUpgrade(
 
 /** Waits for a Job that has not started yet: the hook helm re-created and now waits on. */
 async function waitForFreshJob(kubeConfig: KubeConfig, namespace: string, name: string): Promise<void> {
-  const { BatchV1Api } = await import("@kubernetes/client-node");
   const batch = kubeConfig.makeApiClient(BatchV1Api);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const job = await batch.readNamespacedJob({ name, namespace });
-      if (!job.status?.conditions?.length) return;
-    } catch {
-      // not created yet
-    }
-    if (Date.now() > deadline) throw new Error(`hook Job ${namespace}/${name} was not re-created`);
-    await sleep(200);
-  }
+  await pollUntil(`hook Job ${namespace}/${name} to be re-created`, async () => {
+    const job = await orUndefined(() => batch.readNamespacedJob({ name, namespace }));
+    return job && !job.status?.conditions?.length ? true : undefined;
+  });
 }
