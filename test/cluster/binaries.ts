@@ -12,13 +12,19 @@ export interface Versions {
   readonly promtoolDebian: string;
 }
 
-/** The pinned versions, read from the same file the build script uses. */
-export function readVersions(): Versions {
+/** KEY=VALUE lines of scripts/versions.env, the file the build scripts source. */
+function versionsEnv(): Map<string, string> {
   const env = new Map<string, string>();
   for (const line of readFileSync(path.join(repoRoot, "scripts/versions.env"), "utf8").split("\n")) {
     const match = /^([A-Z0-9_]+)=(\S+)/.exec(line.trim());
     if (match?.[1] && match[2]) env.set(match[1], match[2]);
   }
+  return env;
+}
+
+/** The pinned versions, read from the same file the build script uses. */
+export function readVersions(): Versions {
+  const env = versionsEnv();
   const get = (key: string): string => {
     const value = env.get(key);
     if (!value) throw new Error(`scripts/versions.env does not set ${key}`);
@@ -60,5 +66,26 @@ export function resolveBinaries(versions = readVersions()): Binaries {
   if (missing.length > 0) {
     throw new Error(`missing binaries ${missing.join(", ")}: run \`npm run binaries\` first`);
   }
+  return binaries;
+}
+
+export interface MonitoringBinaries {
+  readonly prometheus: string;
+  readonly promtool: string;
+  readonly alertmanager: string;
+}
+
+/** Prometheus 3, promtool and Alertmanager built by scripts/build-monitoring.sh. */
+export function resolveMonitoringBinaries(): MonitoringBinaries {
+  const env = versionsEnv();
+  const dir = path.join(cacheDir(), "bin");
+  const prometheusVersion = env.get("PROMETHEUS_VERSION") ?? "";
+  const binaries: MonitoringBinaries = {
+    prometheus: path.join(dir, `prometheus-${prometheusVersion}`),
+    promtool: path.join(dir, `promtool-${prometheusVersion}`),
+    alertmanager: path.join(dir, `alertmanager-${env.get("ALERTMANAGER_VERSION") ?? ""}`),
+  };
+  const missing = (Object.values(binaries) as string[]).filter((file) => !existsSync(file));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run \`npm run binaries\``);
   return binaries;
 }
