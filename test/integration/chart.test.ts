@@ -32,6 +32,9 @@ function render(args: readonly string[]): Record<string, unknown>[] {
     .filter((object): object is Record<string, unknown> => object !== null);
 }
 
+const kindOf = (object: Record<string, unknown>): string =>
+  typeof object.kind === "string" ? object.kind : "";
+
 function rulesOf(objects: readonly Record<string, unknown>[]): { verbs: string[] }[] {
   return objects
     .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
@@ -143,15 +146,15 @@ describe("chart", () => {
 
   it("renders read-only RBAC: a ClusterRole by default, Roles only in the listed namespaces in namespaced mode", () => {
     const cluster = render([]);
-    assert.deepEqual(
-      cluster.filter((o) => /Role/.test(String(o.kind))).map((o) => o.kind),
-      ["ClusterRole", "ClusterRoleBinding"],
-    );
+    assert.deepEqual(cluster.filter((o) => kindOf(o).includes("Role")).map(kindOf), [
+      "ClusterRole",
+      "ClusterRoleBinding",
+    ]);
     const namespaced = render(["--set", "rbac.mode=namespaced", "--set", "rbac.namespaces={team-a,team-b}"]);
     assert.deepEqual(
       namespaced
-        .filter((o) => /Role/.test(String(o.kind)))
-        .map((o) => `${String(o.kind)}/${String((o.metadata as { namespace: string }).namespace)}`),
+        .filter((o) => kindOf(o).includes("Role"))
+        .map((o) => `${kindOf(o)}/${(o.metadata as { namespace: string }).namespace}`),
       ["Role/team-a", "Role/team-b", "RoleBinding/team-a", "RoleBinding/team-b"],
     );
     for (const rule of [...rulesOf(cluster), ...rulesOf(namespaced)]) {
