@@ -72,7 +72,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     ...(web && { users: web.users, headers: web.headers }),
   });
   const server = web?.tls ? https.createServer(web.tls, app) : http.createServer(app);
-  server.listen(config.listenPort, config.listenHost ?? "::");
+  // No host: Node listens on :: when the machine has IPv6, else on 0.0.0.0.
+  server.listen(config.listenPort, config.listenHost);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
