@@ -20,12 +20,12 @@ import {
   readFileSync,
 } from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readVersions, resolveBinaries } from "./binaries.ts";
 import { CLUSTER_INFO_FILE, clusterEnv, type ClusterInfo, type Identity } from "./cluster-info.ts";
 import { createPki, type Pki } from "./pki.ts";
+import { freePort } from "../support/processes.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -42,21 +42,6 @@ let stopping = false;
 
 function log(message: string): void {
   appendFileSync(path.join(dir, "supervisor.log"), `${new Date().toISOString()} ${message}\n`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
 }
 
 function start(name: string, binary: string, argv: string[]): ChildProcess {

@@ -14,6 +14,7 @@ import { createNamespace } from "../support/cluster.ts";
 import type { ScanJson } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";
 import { pollUntil } from "../support/poll.ts";
+import { runProcess, type Exit } from "../support/processes.ts";
 
 interface Instruction {
   readonly keyword: string;
@@ -121,24 +122,8 @@ function finalEnv(): Record<string, string> {
   return env;
 }
 
-interface Exit {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function runNode(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Exit> {
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, args, { cwd, env });
 }
 
 /** Every file under dir with its size and mtime: proves a run wrote nothing there. */

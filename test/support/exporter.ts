@@ -3,27 +3,14 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { repoRoot } from "../cluster/binaries.ts";
 import { pollUntil } from "./poll.ts";
+import { runProcess, type Exit } from "./processes.ts";
 
 const MAIN = path.join(repoRoot, "src/cli/main.ts");
 
-export interface ScanRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type ScanRun = Exit;
 
 export function runExporter(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ScanRun> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
 }
 
 export interface ReleaseJson {
