@@ -44,10 +44,7 @@ export async function readHookObjects(
   await mapLimit([...unique.values()], concurrency, async ({ apiVersion, kind }) => {
     const info = discovery.resolve(apiVersion, kind);
     if (!info) return; // not served: no such hook objects can exist
-    const [group, version] = info.group === "" ? ["", info.version] : [info.group, info.version];
-    const paths = info.namespaced
-      ? collectionPaths(scope, group, version, info.resource)
-      : collectionPaths({ include: [], exclude: [] }, group, version, info.resource);
+    const paths = collectionPaths(scope, info.group, info.version, info.resource, info.namespaced);
     try {
       for (const path of paths) {
         const { items } = await client.list(path, info.resource, {

@@ -9,7 +9,7 @@ import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift
 import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../scan/pool.ts";
 import type { Discovery, ResourceInfo } from "./discovery.ts";
-import type { NamespaceScope } from "./namespaces.ts";
+import { apiBase, type NamespaceScope } from "./namespaces.ts";
 
 export const HELM_MANAGED_SELECTOR = "app.kubernetes.io/managed-by=Helm";
 
@@ -128,20 +128,18 @@ function uncheckedFrom(error: unknown, what: string): Unchecked {
   };
 }
 
-function basePath(info: ResourceInfo): string {
-  return info.group === "" ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
-}
-
 /** Cluster-wide when the scan covers all namespaces, else one list per namespace actually used. */
 function listPaths(info: ResourceInfo, scope: NamespaceScope, refs: readonly ResourceRef[]): string[] {
-  if (!info.namespaced || scope.include.length === 0) return [`${basePath(info)}/${info.resource}`];
+  if (!info.namespaced || scope.include.length === 0)
+    return [`${apiBase(info.group, info.version)}/${info.resource}`];
   const namespaces = [...new Set(refs.map((ref) => ref.namespace ?? ""))].sort();
   return namespaces.map(
-    (namespace) => `${basePath(info)}/namespaces/${encodeURIComponent(namespace)}/${info.resource}`,
+    (namespace) =>
+      `${apiBase(info.group, info.version)}/namespaces/${encodeURIComponent(namespace)}/${info.resource}`,
   );
 }
 
 function objectPath(info: ResourceInfo, namespace: string | undefined, name: string): string {
   const scoped = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
-  return `${basePath(info)}${scoped}/${info.resource}/${encodeURIComponent(name)}`;
+  return `${apiBase(info.group, info.version)}${scoped}/${info.resource}/${encodeURIComponent(name)}`;
 }

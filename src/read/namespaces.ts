@@ -10,15 +10,21 @@ export function inScope(scope: NamespaceScope, namespace: string): boolean {
   return scope.include.length === 0 || scope.include.includes(namespace);
 }
 
-/** Collection paths to list: one cluster-wide path, or one per included namespace. */
+/** `/api/v1` for the core group, `/apis/<group>/<version>` for the others. */
+export function apiBase(group: string, version: string): string {
+  return group === "" ? `/api/${version}` : `/apis/${group}/${version}`;
+}
+
+/** Collection paths to list: one cluster-wide path, or one per included namespace of a namespaced resource. */
 export function collectionPaths(
   scope: NamespaceScope,
   group: string,
   version: string,
   resource: string,
+  namespaced = true,
 ): string[] {
-  const base = group === "" ? `/api/${version}` : `/apis/${group}/${version}`;
-  if (scope.include.length === 0) return [`${base}/${resource}`];
+  const base = apiBase(group, version);
+  if (!namespaced || scope.include.length === 0) return [`${base}/${resource}`];
   return scope.include
     .filter((namespace) => !scope.exclude.includes(namespace))
     .map((namespace) => `${base}/namespaces/${encodeURIComponent(namespace)}/${resource}`);
