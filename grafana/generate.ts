@@ -491,6 +491,14 @@ const statusColors: Record<string, Color> = {
   "pending-rollback": "orange",
 };
 
+/** Releases counted by the status of their latest revision; the bar gauge and the time series share it. */
+const releasesByStatus = [
+  {
+    expr: `count by (status) (max by (namespace, release, status) (helm_release_status{${RELEASE}}) == 1)`,
+    legend: "{{status}}",
+  },
+];
+
 const statusOverrides: Json[] = Object.entries(statusColors).map(([status, color]) => ({
   matcher: { id: "byName", options: status },
   properties: [{ id: "color", value: { mode: "fixed", fixedColor: color } }],
@@ -614,12 +622,7 @@ function fleetOverview(): JsonObject {
       w: 8,
       h: 8,
       overrides: statusOverrides,
-      targets: [
-        {
-          expr: `count by (status) (max by (namespace, release, status) (helm_release_status{${RELEASE}}) == 1)`,
-          legend: "{{status}}",
-        },
-      ],
+      targets: releasesByStatus,
     })
     .add({
       kind: "timeseries",
@@ -631,12 +634,7 @@ function fleetOverview(): JsonObject {
       w: 16,
       h: 8,
       overrides: statusOverrides,
-      targets: [
-        {
-          expr: `count by (status) (max by (namespace, release, status) (helm_release_status{${RELEASE}}) == 1)`,
-          legend: "{{status}}",
-        },
-      ],
+      targets: releasesByStatus,
     })
     .add({
       kind: "table",
