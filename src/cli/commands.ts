@@ -9,7 +9,9 @@ import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { RevisionReader } from "../read/release-storage.ts";
+import { Collections } from "../read/collections.ts";
 import { Discovery } from "../read/discovery.ts";
+import { DriftCache } from "../scan/drift-cache.ts";
 import { DriftMemory } from "../scan/drift-memory.ts";
 import { ScanLoop } from "../scan/loop.ts";
 import { scan } from "../scan/scanner.ts";
@@ -23,7 +25,8 @@ import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
 
 export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
 
-function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
+/** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
+function scanner(config: Config, logger: Logger, metrics: SelfMetrics, watch: boolean) {
   const client = KubeClient.connect(
     {
       ...(config.kubeconfig && { kubeconfig: config.kubeconfig }),
@@ -36,6 +39,8 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
     maxDecodedBytes: config.maxDecodedBytes,
   });
   const discovery = new Discovery(client);
+  const collections = new Collections(client, { watch, logger });
+  const driftCache = new DriftCache();
   const driftMemory = new DriftMemory();
   const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
   logger.info(
@@ -43,10 +48,15 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
     "connected",
   );
   return {
-    client,
+    close: () => {
+      collections.close();
+      client.close();
+    },
     run: (signal: AbortSignal) =>
       scan({
         client,
+        collections,
+        driftCache,
         reader,
         discovery,
         scope,
@@ -62,7 +72,7 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics) {
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
-  const { client, run } = scanner(config, logger, metrics);
+  const { close, run } = scanner(config, logger, metrics, true);
   const store = new SnapshotStore();
   const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
   const app = createApp({
@@ -105,7 +115,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
         }),
       );
       server.closeAllConnections();
-      client.close();
+      close();
       logger.info("stopped");
       process.exit(EXIT.ok);
     })();
@@ -121,7 +131,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 
 async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<number> {
   const metrics = new SelfMetrics({ processMetrics: false });
-  const { client, run } = scanner(config, logger, metrics);
+  const { close, run } = scanner(config, logger, metrics, false);
   try {
     const snapshot = await run(AbortSignal.timeout(config.scanTimeoutMs));
     process.stdout.write(
@@ -132,7 +142,7 @@ async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<
     if (!snapshot.success) return EXIT.error;
     return snapshotNeedsAttention(snapshot) ? EXIT.attention : EXIT.ok;
   } finally {
-    client.close();
+    close();
   }
 }
 

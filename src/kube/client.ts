@@ -6,12 +6,18 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { StringDecoder } from "node:string_decoder";
 import { KubeConfig } from "@kubernetes/client-node";
 
-export type Verb = "get" | "list";
+export type Verb = "get" | "list" | "watch";
 
 export interface RequestObserver {
+  /** One request, when it ends (a watch ends when the server closes it or it is stopped). */
   observe(request: { verb: Verb; resource: string; ok: boolean; bytes: number; seconds: number }): void;
+  /** Bytes of a watch stream as they arrive, so traffic is seen while the watch is still open. */
+  received?(verb: Verb, resource: string, bytes: number): void;
+  /** A watch opened (+1) or ended (-1). */
+  watching?(resource: string, delta: 1 | -1): void;
 }
 
 export class KubeApiError extends Error {
@@ -27,6 +33,10 @@ export class KubeApiError extends Error {
   }
   get isNotFound(): boolean {
     return this.status === 404;
+  }
+  /** The resourceVersion a watch asked for is older than the apiserver keeps: list again. */
+  get isGone(): boolean {
+    return this.status === 410;
   }
 }
 
@@ -45,6 +55,24 @@ export interface ListOptions {
   /** "0": serve from the apiserver's watch cache instead of etcd. */
   readonly resourceVersion?: string;
   readonly signal?: AbortSignal;
+}
+
+export interface WatchOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly metadataOnly?: boolean;
+  /** Where the stream starts: the resourceVersion of the list it continues. */
+  readonly resourceVersion: string;
+  /** The server ends the watch after this long; the caller watches again from the last version seen. */
+  readonly timeoutSeconds: number;
+  readonly signal?: AbortSignal;
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+
+export interface WatchEvent {
+  readonly type: WatchEventType;
+  readonly object: KubeObject;
 }
 
 export interface ObjectMeta {
@@ -68,6 +96,7 @@ export interface KubeObject {
 
 const METADATA_LIST_ACCEPT =
   "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+const METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /** Builds the KubeConfig: an explicit file, else $KUBECONFIG/~/.kube/config, else in-cluster. */
 export function loadKubeConfig(options: ConnectionOptions): KubeConfig {
@@ -148,8 +177,96 @@ export class KubeClient {
     return { items, resourceVersion };
   }
 
+  /**
+   * WATCH a collection from a resourceVersion, calling `onEvent` for each event, until the
+   * server ends the stream (its timeout) or `signal` aborts. An ERROR event (such as 410
+   * Gone, the version being too old) is thrown as a KubeApiError.
+   */
+  async watch(
+    path: string,
+    resource: string,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<void> {
+    const query: Record<string, string> = {
+      watch: "true",
+      allowWatchBookmarks: "true",
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: String(options.timeoutSeconds),
+    };
+    if (options.labelSelector) query.labelSelector = options.labelSelector;
+    if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
+    const url = this.url(path, query);
+    const requestOptions = await this.requestOptions(
+      options.metadataOnly ? METADATA_WATCH_ACCEPT : "application/json",
+      options.signal,
+      // The stream is quiet between events: only the server's own timeout (plus slack) ends it.
+      (options.timeoutSeconds + 30) * 1000,
+    );
+    const started = performance.now();
+    let ok = false;
+    this.observer?.watching?.(resource, 1);
+    try {
+      await stream(
+        url,
+        requestOptions,
+        (chunk) => {
+          this.observer?.received?.("watch", resource, chunk.length);
+        },
+        (status, body) => apiError(status, body, "watch", url.pathname),
+        (line) => {
+          const event = JSON.parse(line) as { type: string; object: KubeObject };
+          if (event.type === "ERROR") {
+            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            throw new KubeApiError(
+              status.code ?? 500,
+              status.reason ?? "",
+              `watch ${url.pathname}: ${String(status.code ?? "")} ${status.reason ?? ""}: ${status.message ?? ""}`,
+            );
+          }
+          onEvent(event as WatchEvent);
+        },
+      );
+      ok = true;
+    } finally {
+      this.observer?.watching?.(resource, -1);
+      this.observer?.observe({
+        verb: "watch",
+        resource,
+        ok,
+        bytes: 0, // already reported as received
+        seconds: (performance.now() - started) / 1000,
+      });
+    }
+  }
+
   close(): void {
     this.agent.destroy();
+  }
+
+  private url(path: string, query: Record<string, string>): URL {
+    const url = new URL(path, this.server);
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    return url;
+  }
+
+  private async requestOptions(
+    accept: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<https.RequestOptions> {
+    const options: https.RequestOptions = {
+      method: "GET",
+      agent: this.agent,
+      headers: { Accept: accept, "User-Agent": "helm-drift-exporter" },
+      timeout: timeoutMs,
+      ...(signal && { signal }),
+    };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    // applyToHTTPSOptions replaces the agent with its own TLS agent; keep ours for connection reuse,
+    // with the TLS material it put on the options.
+    options.agent = this.agent;
+    return options;
   }
 
   private async request<T>(
@@ -160,19 +277,8 @@ export class KubeClient {
     accept: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    const url = new URL(path, this.server);
-    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    const options: https.RequestOptions = {
-      method: "GET",
-      agent: this.agent,
-      headers: { Accept: accept ?? "application/json", "User-Agent": "helm-drift-exporter" },
-      timeout: this.timeoutMs,
-      ...(signal && { signal }),
-    };
-    await this.kubeConfig.applyToHTTPSOptions(options);
-    // applyToHTTPSOptions replaces the agent with its own TLS agent; keep ours for connection reuse,
-    // with the TLS material it put on the options.
-    options.agent = this.agent;
+    const url = this.url(path, query);
+    const options = await this.requestOptions(accept ?? "application/json", signal, this.timeoutMs);
     const started = performance.now();
     let bytes = 0;
     let ok = false;
@@ -200,6 +306,63 @@ function send(url: URL, options: https.RequestOptions): Promise<{ status: number
       response.on("error", reject);
     });
     request.on("timeout", () => request.destroy(new Error(`request to ${url.pathname} timed out`)));
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/**
+ * Streams a newline-delimited JSON response: each complete line goes to `onLine`. A non-2xx
+ * answer is read whole and rejected with `toError`; an error thrown by `onLine` ends the stream.
+ */
+function stream(
+  url: URL,
+  options: https.RequestOptions,
+  onChunk: (chunk: Buffer) => void,
+  toError: (status: number, body: Buffer) => Error,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const transport = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(url, options, (response) => {
+      const status = response.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      // A chunk can end inside a multi-byte character: the decoder holds it for the next one.
+      const decoder = new StringDecoder("utf8");
+      let pending = "";
+      const fail = (error: unknown) => {
+        request.destroy();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      response.on("data", (chunk: Buffer) => {
+        onChunk(chunk);
+        if (status < 200 || status >= 300) {
+          chunks.push(chunk);
+          return;
+        }
+        pending += decoder.write(chunk);
+        let newline = pending.indexOf("\n");
+        while (newline >= 0) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          if (line.trim() !== "") {
+            try {
+              onLine(line);
+            } catch (error) {
+              fail(error);
+              return;
+            }
+          }
+          newline = pending.indexOf("\n");
+        }
+      });
+      response.on("end", () => {
+        if (status < 200 || status >= 300) reject(toError(status, Buffer.concat(chunks)));
+        else resolve();
+      });
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`watch ${url.pathname} timed out`)));
     request.on("error", reject);
     request.end();
   });

@@ -219,6 +219,12 @@ export const SELF_METRICS = {
     labels: ["verb", "resource"],
     help: "Bytes received from the Kubernetes API.",
   },
+  apiWatches: {
+    name: "helm_drift_exporter_kube_api_watches",
+    type: "gauge",
+    labels: ["resource"],
+    help: "Watches open on the Kubernetes API; the watched collections are served between scans from memory.",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const ALL_METRICS: readonly MetricDefinition[] = [

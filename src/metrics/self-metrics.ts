@@ -19,6 +19,7 @@ export class SelfMetrics implements RequestObserver {
   private readonly requests: Counter;
   private readonly requestErrors: Counter;
   private readonly responseBytes: Counter;
+  private readonly watches: Gauge;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -39,6 +40,12 @@ export class SelfMetrics implements RequestObserver {
     this.requests = counter(M.apiRequests);
     this.requestErrors = counter(M.apiRequestErrors);
     this.responseBytes = counter(M.apiResponseBytes);
+    this.watches = new Gauge({
+      name: M.apiWatches.name,
+      help: M.apiWatches.help,
+      labelNames: M.apiWatches.labels,
+      registers,
+    });
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client names these gauges *_total, which promtool (rightly) rejects: only counters end in _total.
@@ -51,6 +58,14 @@ export class SelfMetrics implements RequestObserver {
     this.requests.inc(labels);
     if (!request.ok) this.requestErrors.inc(labels);
     this.responseBytes.inc(labels, request.bytes);
+  }
+
+  received(verb: Verb, resource: string, bytes: number): void {
+    this.responseBytes.inc({ verb, resource }, bytes);
+  }
+
+  watching(resource: string, delta: 1 | -1): void {
+    this.watches.inc({ resource }, delta);
   }
 
   scanFinished(result: ScanResult): void {

@@ -1,14 +1,15 @@
 /**
  * Finds hook objects in the cluster. Hooks carry no Helm label, so each kind hooks use
- * is listed once per scan without a selector and filtered on the `helm.sh/hook`
- * annotation: metadata-only (no data, no Secret values), except Jobs, whose status tells
- * a running hook from a finished one.
+ * is watched without a selector and filtered on the `helm.sh/hook` annotation:
+ * metadata-only (no data, no Secret values), except Jobs, whose status tells a running
+ * hook from a finished one. Only the objects that carry Helm's annotations are kept.
  */
 import { HOOK_ANNOTATION, type ClusterObject, type JobState } from "../analysis/hooks.ts";
 import { RELEASE_NAME_ANNOTATION } from "../analysis/drift/compare.ts";
 import { isObject } from "../analysis/drift/merge-keys.ts";
-import type { KubeClient, KubeObject } from "../kube/client.ts";
+import type { KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../scan/pool.ts";
+import type { Collections } from "./collections.ts";
 import type { Discovery } from "./discovery.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
 
@@ -29,8 +30,13 @@ export interface HookObjectsResult {
   readonly errors: readonly string[];
 }
 
+interface Kept {
+  readonly hook: boolean;
+  readonly object: ClusterObject;
+}
+
 export async function readHookObjects(
-  client: KubeClient,
+  collections: Collections,
   discovery: Discovery,
   scope: NamespaceScope,
   kinds: readonly { apiVersion: string; kind: string }[],
@@ -45,23 +51,30 @@ export async function readHookObjects(
     const info = discovery.resolve(apiVersion, kind);
     if (!info) return; // not served: no such hook objects can exist
     const paths = collectionPaths(scope, info.group, info.version, info.resource, info.namespaced);
+    const keep = (item: KubeObject): Kept | undefined => {
+      const annotations = item.metadata.annotations ?? {};
+      // A cluster-scoped hook names no namespace: judged only when the scan covers them all.
+      if (item.metadata.namespace ? !inScope(scope, item.metadata.namespace) : scope.include.length > 0)
+        return undefined;
+      if (annotations[HOOK_ANNOTATION] !== undefined)
+        return { hook: true, object: toClusterObject(item, apiVersion, kind) };
+      if (annotations[RELEASE_NAME_ANNOTATION] !== undefined)
+        return { hook: false, object: toClusterObject(item, apiVersion, kind) };
+      return undefined;
+    };
     try {
       for (const path of paths) {
-        const { items } = await client.list(path, info.resource, {
-          metadataOnly: kind !== "Job",
-          resourceVersion: "0",
-          ...(signal && { signal }),
-        });
-        for (const item of items) {
-          const annotations = item.metadata.annotations ?? {};
-          // A cluster-scoped hook names no namespace: judged only when the scan covers them all.
-          if (item.metadata.namespace ? !inScope(scope, item.metadata.namespace) : scope.include.length > 0)
-            continue;
-          if (annotations[HOOK_ANNOTATION] !== undefined)
-            objects.push(toClusterObject(item, apiVersion, kind));
-          else if (annotations[RELEASE_NAME_ANNOTATION] !== undefined)
-            releaseObjects.push(toClusterObject(item, apiVersion, kind));
-        }
+        const kept = await collections.read(
+          {
+            purpose: `hooks ${apiVersion}`,
+            path,
+            resource: info.resource,
+            metadataOnly: kind !== "Job",
+            keep,
+          },
+          signal,
+        );
+        for (const { hook, object } of kept.values()) (hook ? objects : releaseObjects).push(object);
       }
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -73,6 +86,15 @@ export async function readHookObjects(
   return { objects, releaseObjects, errors };
 }
 
+/** Helm's own annotations: all the hook and leftover analyses read (others may hold whole configs). */
+function helmAnnotations(annotations: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(annotations).filter(
+      ([key]) => key.startsWith("helm.sh/") || key.startsWith("meta.helm.sh/"),
+    ),
+  );
+}
+
 export function toClusterObject(item: KubeObject, apiVersion: string, kind: string): ClusterObject {
   const deletion = item.metadata.deletionTimestamp ? new Date(item.metadata.deletionTimestamp) : undefined;
   const jobState = kind === "Job" ? jobStateOf(item) : undefined;
@@ -81,7 +103,7 @@ export function toClusterObject(item: KubeObject, apiVersion: string, kind: stri
     kind,
     ...(item.metadata.namespace && { namespace: item.metadata.namespace }),
     name: item.metadata.name,
-    annotations: item.metadata.annotations ?? {},
+    annotations: helmAnnotations(item.metadata.annotations ?? {}),
     ...(deletion && { deletionTimestamp: deletion }),
     finalizers: item.metadata.finalizers ?? [],
     ...(jobState && { jobState }),

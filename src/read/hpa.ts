@@ -6,36 +6,45 @@
 import { groupOf, hpaTargetKey } from "../analysis/drift/drift.ts";
 import { isObject } from "../analysis/drift/merge-keys.ts";
 import type { ManifestObject } from "../helm/release.ts";
-import type { KubeClient, KubeObject } from "../kube/client.ts";
+import type { Collections } from "./collections.ts";
 import { collectionPaths, type NamespaceScope } from "./namespaces.ts";
 
 export async function readHpaTargets(
-  client: KubeClient,
+  collections: Collections,
   scope: NamespaceScope,
   declared: readonly { object: ManifestObject; namespace: string }[],
   signal?: AbortSignal,
 ): Promise<Set<string>> {
   const targets = new Set<string>();
-  const add = (namespace: string, spec: unknown) => {
-    const target = isObject(spec) ? spec.scaleTargetRef : undefined;
-    if (!isObject(target) || typeof target.kind !== "string" || typeof target.name !== "string") return;
-    const apiVersion = typeof target.apiVersion === "string" ? target.apiVersion : "apps/v1";
-    targets.add(hpaTargetKey(groupOf(apiVersion), target.kind, namespace, target.name));
-  };
   for (const { object, namespace } of declared) {
-    if (object.kind === "HorizontalPodAutoscaler") add(namespace, object.body.spec);
+    if (object.kind !== "HorizontalPodAutoscaler") continue;
+    const target = targetKey(namespace, object.body.spec);
+    if (target) targets.add(target);
   }
   try {
     for (const path of collectionPaths(scope, "autoscaling", "v2", "horizontalpodautoscalers")) {
-      const { items } = await client.list<KubeObject & { spec?: unknown }>(path, "horizontalpodautoscalers", {
-        resourceVersion: "0",
-        ...(signal && { signal }),
-      });
-      for (const hpa of items) add(hpa.metadata.namespace ?? "", hpa.spec);
+      const kept = await collections.read(
+        {
+          purpose: "hpa",
+          path,
+          resource: "horizontalpodautoscalers",
+          keep: (hpa) => targetKey(hpa.metadata.namespace ?? "", hpa.spec),
+        },
+        signal,
+      );
+      for (const target of kept.values()) targets.add(target);
     }
   } catch (error) {
     if (signal?.aborted) throw error;
     // Not readable: the declared HPAs above still count.
   }
   return targets;
+}
+
+function targetKey(namespace: string, spec: unknown): string | undefined {
+  const target = isObject(spec) ? spec.scaleTargetRef : undefined;
+  if (!isObject(target) || typeof target.kind !== "string" || typeof target.name !== "string")
+    return undefined;
+  const apiVersion = typeof target.apiVersion === "string" ? target.apiVersion : "apps/v1";
+  return hpaTargetKey(groupOf(apiVersion), target.kind, namespace, target.name);
 }

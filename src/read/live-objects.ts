@@ -1,14 +1,21 @@
 /**
- * Reads the live objects a scan compares, per kind rather than per object: one LIST per
- * kind (label app.kubernetes.io/managed-by=Helm, served from the apiserver's watch
- * cache), then a GET only for declared objects the list did not return (deleted, or
- * their Helm label removed, which is itself drift). A kind the exporter may not read,
- * or an API no longer served, makes its objects unchecked, never "in sync".
+ * Reads the live objects a scan compares, per kind rather than per object: one watched
+ * collection per kind (label app.kubernetes.io/managed-by=Helm), then a GET only for
+ * declared objects it does not hold (deleted, or their Helm label removed, which is
+ * itself drift). A kind the exporter may not read, or an API no longer served, makes
+ * its objects unchecked, never "in sync".
+ *
+ * Objects are kept as their JSON text with their uid/resourceVersion: the text is a
+ * fraction of the parsed object's memory, and the drift analysis parses it only when
+ * the object or its release changed since the last scan.
  */
+import type { ClusterObject } from "../analysis/hooks.ts";
 import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift/drift.ts";
 import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../scan/pool.ts";
+import type { Collections } from "./collections.ts";
 import type { Discovery, ResourceInfo } from "./discovery.ts";
+import { toClusterObject } from "./hook-objects.ts";
 import { apiBase, type NamespaceScope } from "./namespaces.ts";
 
 export const HELM_MANAGED_SELECTOR = "app.kubernetes.io/managed-by=Helm";
@@ -21,12 +28,33 @@ export interface LiveObjects {
   readonly lookup: (ref: ResourceRef) => LiveLookup;
   /** Kinds that could not be listed, with why. */
   readonly kindErrors: readonly { kind: string; reason: UncheckedReason; message: string }[];
-  /** Everything the per-kind lists returned (Helm-labelled objects, declared or not), by apiVersion/kind. */
-  readonly listed: readonly { apiVersion: string; kind: string; object: KubeObject }[];
+  /** Everything the per-kind collections hold (Helm-labelled objects, declared or not). */
+  readonly listed: readonly ClusterObject[];
+}
+
+interface KeptObject {
+  /** uid/resourceVersion: changes whenever the object does. */
+  readonly version: string;
+  readonly text: string;
+  readonly summary: ClusterObject;
+}
+
+/** A found object, parsed from its text only when the analysis reads it. */
+export function foundObject(version: string, text: string): LiveLookup {
+  let parsed: Readonly<Record<string, unknown>> | undefined;
+  return {
+    state: "found",
+    version,
+    get object() {
+      parsed ??= JSON.parse(text) as Readonly<Record<string, unknown>>;
+      return parsed;
+    },
+  };
 }
 
 export async function readLiveObjects(
   client: KubeClient,
+  collections: Collections,
   discovery: Discovery,
   scope: NamespaceScope,
   refs: readonly ResourceRef[],
@@ -53,19 +81,30 @@ export async function readLiveObjects(
   }
 
   const toGet: { ref: ResourceRef; info: ResourceInfo }[] = [];
-  const allListed: { apiVersion: string; kind: string; object: KubeObject }[] = [];
+  const allListed: ClusterObject[] = [];
   await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
-    const listed = new Map<string, KubeObject>();
+    const apiVersion = kindRefs[0]?.apiVersion ?? "";
+    const listed = new Map<string, KeptObject>();
+    const keep = (item: KubeObject): KeptObject => ({
+      version: `${item.metadata.uid}/${item.metadata.resourceVersion}`,
+      text: JSON.stringify(item),
+      summary: toClusterObject(item, apiVersion, info.kind),
+    });
     try {
       for (const path of listPaths(info, scope, kindRefs)) {
-        const { items } = await client.list(path, info.resource, {
-          labelSelector: HELM_MANAGED_SELECTOR,
-          resourceVersion: "0",
-          ...(signal && { signal }),
-        });
-        for (const item of items) {
-          listed.set(`${item.metadata.namespace ?? ""}/${item.metadata.name}`, item);
-          allListed.push({ apiVersion: kindRefs[0]?.apiVersion ?? "", kind: info.kind, object: item });
+        const kept = await collections.read(
+          {
+            purpose: `drift ${apiVersion}`,
+            path,
+            resource: info.resource,
+            labelSelector: HELM_MANAGED_SELECTOR,
+            keep,
+          },
+          signal,
+        );
+        for (const [key, object] of kept) {
+          listed.set(key, object);
+          allListed.push(object.summary);
         }
       }
     } catch (error) {
@@ -81,7 +120,7 @@ export async function readLiveObjects(
     }
     for (const ref of kindRefs) {
       const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
-      if (object) results.set(refKey(ref), { state: "found", object });
+      if (object) results.set(refKey(ref), foundObject(object.version, object.text));
       else toGet.push({ ref, info });
     }
   });
@@ -93,7 +132,11 @@ export async function readLiveObjects(
         info.resource,
         signal,
       );
-      results.set(refKey(ref), { state: "found", object });
+      results.set(refKey(ref), {
+        state: "found",
+        version: `${object.metadata.uid}/${object.metadata.resourceVersion}`,
+        object,
+      });
     } catch (error) {
       if (signal?.aborted) throw error;
       results.set(

@@ -1,6 +1,6 @@
 /**
  * Reads Helm's release storage (Secrets and ConfigMaps labelled owner=helm).
- * Listing is metadata-only: the labels carry name, status and revision, which is all
+ * Watched metadata-only: the labels carry name, status and revision, which is all
  * the history analysis needs. Only the revisions an analysis asks for are fetched and
  * decoded, and a decoded revision is cached by uid and resourceVersion, so an unchanged
  * revision is never fetched or decoded twice.
@@ -8,6 +8,7 @@
 import { decodeBase64, decodeRelease, type DecodeLimits, type DecodeResult } from "../helm/decode.ts";
 import { isReleaseStatus, type ReleaseStatus, type StorageDriver } from "../helm/release.ts";
 import { KubeApiError, type KubeClient, type KubeObject, type ObjectMeta } from "../kube/client.ts";
+import type { Collections } from "./collections.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
 
 /** One stored revision, known from its labels alone. */
@@ -45,7 +46,7 @@ const STORAGE: readonly { driver: StorageDriver; resource: string; fieldSelector
 ];
 
 export async function listRevisions(
-  client: KubeClient,
+  collections: Collections,
   scope: NamespaceScope,
   signal?: AbortSignal,
 ): Promise<StorageListing> {
@@ -54,16 +55,19 @@ export async function listRevisions(
   for (const { driver, resource, fieldSelector } of STORAGE) {
     for (const path of collectionPaths(scope, "", "v1", resource)) {
       try {
-        const { items } = await client.list(path, resource, {
-          labelSelector: "owner=helm",
-          ...(fieldSelector && { fieldSelector }),
-          metadataOnly: true,
-          ...(signal && { signal }),
-        });
-        for (const item of items) {
-          const ref = revisionRef(driver, item.metadata);
-          if (ref && inScope(scope, ref.namespace)) revisions.push(ref);
-        }
+        const kept = await collections.read(
+          {
+            purpose: "releases",
+            path,
+            resource,
+            labelSelector: "owner=helm",
+            ...(fieldSelector && { fieldSelector }),
+            metadataOnly: true,
+            keep: (item) => revisionRef(driver, item.metadata),
+          },
+          signal,
+        );
+        for (const ref of kept.values()) if (inScope(scope, ref.namespace)) revisions.push(ref);
       } catch (error) {
         if (signal?.aborted) throw error;
         errors.push({

@@ -14,13 +14,15 @@ import { analyzeStatus, type StatusReport } from "../analysis/status.ts";
 import type { ManifestObject, ReleaseRecord } from "../helm/release.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Collections } from "../read/collections.ts";
 import type { Discovery } from "../read/discovery.ts";
 import { analyzeHooks, HOOK_ANNOTATION, type ClusterObject } from "../analysis/hooks.ts";
-import { DEFAULT_HOOK_KINDS, readHookObjects, toClusterObject } from "../read/hook-objects.ts";
+import { DEFAULT_HOOK_KINDS, readHookObjects } from "../read/hook-objects.ts";
 import { readHpaTargets } from "../read/hpa.ts";
 import { readLiveObjects, refKey } from "../read/live-objects.ts";
 import { inScope, type NamespaceScope } from "../read/namespaces.ts";
 import { listRevisions, type RevisionReader, type RevisionRef } from "../read/release-storage.ts";
+import type { DriftCache } from "./drift-cache.ts";
 import type { DriftMemory } from "./drift-memory.ts";
 import { mapLimit } from "./pool.ts";
 import {
@@ -33,6 +35,9 @@ import {
 
 export interface ScanContext {
   readonly client: KubeClient;
+  /** Listed once, then kept current by watches (or listed on every read, for a one-shot scan). */
+  readonly collections: Collections;
+  readonly driftCache: DriftCache;
   readonly reader: RevisionReader;
   readonly discovery: Discovery;
   readonly scope: NamespaceScope;
@@ -62,6 +67,10 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
   const hooks = await collect("hooks", collectors, logger, (errors) =>
     collectHooks(context, histories, drift?.listed ?? [], errors),
   );
+  // What this scan did not read (a kind no release uses any more) stops being watched and remembered.
+  context.collections.sweep();
+  const memo = context.driftCache.sweep();
+  logger.debug({ driftMemoHits: memo.hits, driftMemoMisses: memo.misses }, "drift memo");
   const known = new Set(histories.map(({ status }) => releaseKey(status)));
   const releases: ReleaseReport[] = histories.map(({ status }) => {
     const hookReport = hooks?.byRelease.get(releaseKey(status));
@@ -117,7 +126,7 @@ async function collect<T>(
 }
 
 async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleaseHistory[]> {
-  const listing = await listRevisions(context.client, context.scope, context.signal);
+  const listing = await listRevisions(context.collections, context.scope, context.signal);
   for (const error of listing.errors) {
     errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
   }
@@ -191,13 +200,14 @@ async function collectDrift(
   const [live, hpaTargets] = await Promise.all([
     readLiveObjects(
       context.client,
+      context.collections,
       context.discovery,
       context.scope,
       refs,
       context.concurrency,
       context.signal,
     ),
-    readHpaTargets(context.client, context.scope, allObjectsWithNamespace(bases), context.signal),
+    readHpaTargets(context.collections, context.scope, allObjectsWithNamespace(bases), context.signal),
   ]);
   for (const error of live.kindErrors) {
     if (error.reason === "error") errors.push(`cannot read ${error.kind}: ${error.message}`);
@@ -216,6 +226,8 @@ async function collectDrift(
       lookup: live.lookup,
       hpaTargets,
       options: context.driftOptions,
+      memo: context.driftCache,
+      revisionVersion: `${base.uid}/${base.resourceVersion}`,
     }),
   }));
   // Drift the cluster keeps no date for (a deleted object) is dated from when this process first saw it.
@@ -227,10 +239,7 @@ async function collectDrift(
   const firstSeen = context.driftMemory.sweep(undated, now);
   for (const { key, report } of reports)
     outcomes.set(key, { drift: dateDrift(report, (resource) => firstSeen(memoryKey(key, resource))) });
-  return {
-    outcomes,
-    listed: live.listed.map(({ apiVersion, kind, object }) => toClusterObject(object, apiVersion, kind)),
-  };
+  return { outcomes, listed: live.listed };
 }
 
 /** The revisions an analysis reads: the latest and the one Helm believes is live. */
@@ -272,7 +281,7 @@ async function collectHooks(
     ),
   ];
   const hookObjects = await readHookObjects(
-    context.client,
+    context.collections,
     context.discovery,
     context.scope,
     hookKinds,

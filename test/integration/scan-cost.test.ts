@@ -1,20 +1,25 @@
 /**
  * What a scan costs the apiserver, counted on the real control plane: release listing is
  * metadata-only, only the revisions an analysis needs are fetched, an unchanged revision
- * is never fetched or decoded twice, and live objects cost one list per kind.
+ * is never fetched or decoded twice, and live objects cost one list per kind. A serving
+ * exporter lists each collection once and then only watches: a scan of an unchanged
+ * cluster makes no request at all.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_DECODE_LIMITS } from "../../src/helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../../src/kube/client.ts";
 import { silentLogger } from "../../src/log/logger.ts";
+import { Collections } from "../../src/read/collections.ts";
 import { RevisionReader } from "../../src/read/release-storage.ts";
+import { DriftCache } from "../../src/scan/drift-cache.ts";
 import { scan } from "../../src/scan/scanner.ts";
 import { DEFAULT_DRIFT_OPTIONS } from "../../src/analysis/drift/drift.ts";
 import { Discovery } from "../../src/read/discovery.ts";
 import { DriftMemory } from "../../src/scan/drift-memory.ts";
 import { clusterInfo, createNamespace } from "../support/cluster.ts";
 import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";
+import { pollUntil } from "../support/poll.ts";
 
 /**
  * Every scan: release storage (secrets, configmaps; metadata-only), one list per kind the
@@ -37,37 +42,65 @@ const sorted = (requests: string[]) => [...requests].sort();
 
 class Counter implements RequestObserver {
   readonly requests: string[] = [];
+  openWatches = 0;
   observe(request: { verb: string; resource: string }): void {
     this.requests.push(`${request.verb} ${request.resource}`);
+  }
+  watching(_resource: string, delta: 1 | -1): void {
+    this.openWatches += delta;
   }
   take(): string[] {
     return this.requests.splice(0).sort();
   }
 }
 
-describe("scan cost", () => {
-  it("lists metadata once per storage kind and fetches each changed latest revision once", async () => {
-    const ns = await createNamespace("cost");
-    const smoke = fixtureChart("smoke");
-    await helm("v3", ["install", "a", smoke, "-n", ns]);
-    await helm("v3", ["upgrade", "a", smoke, "-n", ns]);
-    await helm("v3", ["upgrade", "a", smoke, "-n", ns]);
-    await helm("v4", ["install", "b", smoke, "-n", ns]);
+async function installReleases(prefix: string): Promise<string> {
+  const ns = await createNamespace(prefix);
+  const smoke = fixtureChart("smoke");
+  await helm("v3", ["install", "a", smoke, "-n", ns]);
+  await helm("v3", ["upgrade", "a", smoke, "-n", ns]);
+  await helm("v3", ["upgrade", "a", smoke, "-n", ns]);
+  await helm("v4", ["install", "b", smoke, "-n", ns]);
+  return ns;
+}
 
-    const counter = new Counter();
-    const client = KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
-    const reader = new RevisionReader(client, DEFAULT_DECODE_LIMITS);
-    const context = {
-      client,
-      reader,
-      discovery: new Discovery(client),
-      driftOptions: DEFAULT_DRIFT_OPTIONS,
-      driftMemory: new DriftMemory(),
-      terminatingAfterMs: 600_000,
-      scope: { include: [ns], exclude: [] },
-      concurrency: 4,
-      logger: silentLogger,
-    };
+function scanContext(ns: string, watch: boolean, watchTimeoutSeconds?: number) {
+  const counter = new Counter();
+  const client = KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
+  const collections = new Collections(client, {
+    watch,
+    ...(watchTimeoutSeconds !== undefined && { watchTimeoutSeconds }),
+  });
+  const reader = new RevisionReader(client, DEFAULT_DECODE_LIMITS);
+  const context = {
+    client,
+    collections,
+    driftCache: new DriftCache(),
+    reader,
+    discovery: new Discovery(client),
+    driftOptions: DEFAULT_DRIFT_OPTIONS,
+    driftMemory: new DriftMemory(),
+    terminatingAfterMs: 600_000,
+    scope: { include: [ns], exclude: [] },
+    concurrency: 4,
+    logger: silentLogger,
+  };
+  return {
+    counter,
+    reader,
+    collections,
+    context,
+    close: () => {
+      collections.close();
+      client.close();
+    },
+  };
+}
+
+describe("scan cost", () => {
+  it("one-shot: lists metadata once per storage kind and fetches each changed latest revision once", async () => {
+    const ns = await installReleases("cost");
+    const { counter, reader, context, close } = scanContext(ns, false);
     try {
       const cold = await scan(context);
       assert.equal(cold.releases.length, 2);
@@ -97,7 +130,56 @@ describe("scan cost", () => {
       );
       assert.equal(reader.decodeCount, 3);
     } finally {
-      client.close();
+      close();
+    }
+  });
+
+  it("serving: lists each collection once, then an unchanged cluster costs no request", async () => {
+    const ns = await installReleases("watch");
+    const { counter, reader, collections, context, close } = scanContext(ns, true, 2);
+    try {
+      const cold = await scan(context);
+      assert.equal(cold.releases.length, 2);
+      assert.deepEqual(
+        counter.take(),
+        sorted(["get discovery", "get discovery", "get secrets", "get secrets", ...LISTS_PER_SCAN]),
+      );
+      assert.equal(counter.openWatches, LISTS_PER_SCAN.length, "one watch per listed collection");
+
+      const warm = await scan(context);
+      assert.deepEqual(warm.releases, cold.releases);
+      assert.deepEqual(counter.take(), [], "an unchanged cluster costs no request");
+      assert.equal(reader.decodeCount, 2, "nothing decoded twice");
+
+      // The server ends each watch after its timeout (2 s here): it resumes where it was, with no new list.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const resumed = counter.take();
+      assert.ok(resumed.length >= LISTS_PER_SCAN.length, `watches resumed: ${resumed.join(", ")}`);
+      assert.ok(
+        resumed.every((request) => request.startsWith("watch ")),
+        `only watches: ${resumed.join(", ")}`,
+      );
+      assert.equal(collections.listCount, LISTS_PER_SCAN.length, "no collection listed twice");
+
+      // A change arrives through the watches; only the new revision is fetched.
+      await failUpgrade("v3", "a", ns);
+      await pollUntil(
+        "the failed upgrade to reach the watched storage",
+        async () => {
+          const snapshot = await scan(context);
+          return snapshot.releases.find((r) => r.release === "a")?.status === "failed" ? snapshot : undefined;
+        },
+        10_000,
+      );
+      assert.deepEqual(
+        counter.take().filter((request) => !request.startsWith("watch ")),
+        ["get secrets"],
+        "only the new revision is fetched",
+      );
+      assert.equal(reader.decodeCount, 3);
+      assert.equal(collections.listCount, LISTS_PER_SCAN.length, "no collection listed twice");
+    } finally {
+      close();
     }
   });
 });

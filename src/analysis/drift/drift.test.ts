@@ -15,6 +15,7 @@ import {
   hpaTargetKey,
   type DriftInput,
   type LiveLookup,
+  type ObjectOutcome,
 } from "./drift.ts";
 import { managedFieldsOf, ownersOf } from "./managed-fields.ts";
 import { formatPath, pointerMatches } from "./path.ts";
@@ -129,6 +130,51 @@ describe("real changes, with the manager that made them", () => {
       resource.managers.map((m) => m.manager),
       ["unknown"],
     );
+  });
+});
+
+describe("memo across scans", () => {
+  const key = "rw3/Deployment/shop-web";
+  const counted = (live: Body, version: string) => {
+    let reads = 0;
+    const lookup = (): LiveLookup => ({
+      state: "found",
+      version,
+      get object() {
+        reads++;
+        return live;
+      },
+    });
+    return { lookup, reads: () => reads };
+  };
+
+  it("reuses an object's outcome while its revision, live version and HPA scaling stay the same", () => {
+    const memo = new Map<string, ObjectOutcome>();
+    const { live } = fixture(key);
+    const first = counted(live, "uid/1");
+    const fresh = driftOf(key, { lookup: first.lookup, memo, revisionVersion: "rev/1" });
+    assert.equal(first.reads(), 1);
+    assert.deepEqual(fresh, driftOf(key), "the memo changes nothing");
+
+    const again = counted(live, "uid/1");
+    assert.deepEqual(driftOf(key, { lookup: again.lookup, memo, revisionVersion: "rev/1" }), fresh);
+    assert.equal(again.reads(), 0, "an unchanged object is not read again");
+
+    for (const [what, overrides] of [
+      ["live object changed", { version: "uid/2", revisionVersion: "rev/1", hpa: false }],
+      ["new revision", { version: "uid/1", revisionVersion: "rev/2", hpa: false }],
+      ["HPA now scales it", { version: "uid/1", revisionVersion: "rev/1", hpa: true }],
+    ] as const) {
+      const changed = counted(live, overrides.version);
+      const report = driftOf(key, {
+        lookup: changed.lookup,
+        memo,
+        revisionVersion: overrides.revisionVersion,
+        hpaTargets: new Set(overrides.hpa ? [hpaTargetKey("apps", "Deployment", "rw3", "shop-web")] : []),
+      });
+      assert.equal(changed.reads(), 1, what);
+      if (overrides.hpa) assert.equal(report.ignored.hpa, 1, what);
+    }
   });
 });
 

@@ -27,7 +27,12 @@ export type UncheckedReason = "forbidden" | "not_served" | "error";
 export const UNCHECKED_REASONS: readonly UncheckedReason[] = ["forbidden", "not_served", "error"];
 
 export type LiveLookup =
-  | { readonly state: "found"; readonly object: Readonly<Record<string, unknown>> }
+  | {
+      readonly state: "found";
+      readonly object: Readonly<Record<string, unknown>>;
+      /** Changes whenever the object does (uid/resourceVersion): what a memo of its drift is keyed on. */
+      readonly version?: string;
+    }
   | { readonly state: "missing" }
   | { readonly state: "unchecked"; readonly reason: UncheckedReason; readonly message: string };
 
@@ -94,6 +99,22 @@ export interface DriftReport {
   readonly ignored: Readonly<Record<IgnoreReason, number>>;
 }
 
+/** An object's drift, as decided by its declared and live versions: the unit a memo keeps. */
+export interface ObjectOutcome {
+  readonly drift?: Omit<ResourceDrift, "resource">;
+  readonly ignored: Readonly<Record<IgnoreReason, number>>;
+}
+
+/**
+ * Remembers object outcomes between scans. An outcome depends only on the declared object
+ * (its revision), the live object's version and whether an HPA scales it, so an object
+ * none of these changed for is not parsed or compared again.
+ */
+export interface ObjectDriftMemo {
+  get(key: string): ObjectOutcome | undefined;
+  set(key: string, outcome: ObjectOutcome): void;
+}
+
 export interface DriftInput {
   readonly release: string;
   readonly namespace: string;
@@ -105,6 +126,9 @@ export interface DriftInput {
   /** `group/Kind/namespace/name` of workloads an HPA scales. */
   readonly hpaTargets: ReadonlySet<string>;
   readonly options: DriftOptions;
+  /** With `revisionVersion` (uid/resourceVersion of the stored revision): skips unchanged objects. */
+  readonly memo?: ObjectDriftMemo;
+  readonly revisionVersion?: string;
 }
 
 export const UNKNOWN_MANAGER = "unknown";
@@ -163,8 +187,9 @@ export function analyzeDrift(input: DriftInput): DriftReport {
         });
       continue;
     }
-    const drift = objectDrift(object, live.object, input, identity, rules, ignored);
-    if (drift) resources.push({ resource, ...drift });
+    const outcome = memoizedOutcome(object, live, input, identity, rules);
+    for (const reason of IGNORE_REASONS) ignored[reason] += outcome.ignored[reason];
+    if (outcome.drift) resources.push({ resource, ...outcome.drift });
   }
   return {
     baseRevision: input.baseRevision,
@@ -173,6 +198,43 @@ export function analyzeDrift(input: DriftInput): DriftReport {
     resources,
     ignored,
   };
+}
+
+const IGNORE_REASONS: readonly IgnoreReason[] = ["annotation", "hpa", "manager", "rule"];
+
+function memoizedOutcome(
+  object: ManifestObject,
+  live: Extract<LiveLookup, { state: "found" }>,
+  input: DriftInput,
+  identity: ObjectIdentity,
+  rules: readonly IgnoreRule[],
+): ObjectOutcome {
+  const key =
+    input.memo && input.revisionVersion && live.version
+      ? [
+          input.revisionVersion,
+          object.apiVersion,
+          object.kind,
+          identity.namespace,
+          identity.name,
+          live.version,
+          isScaledByHpa(input, identity) ? "hpa" : "",
+        ].join("|")
+      : undefined;
+  const cached = key === undefined ? undefined : input.memo?.get(key);
+  if (cached) return cached;
+  const ignored: Record<IgnoreReason, number> = { annotation: 0, hpa: 0, manager: 0, rule: 0 };
+  const drift = objectDrift(object, live.object, input, identity, rules, ignored);
+  const outcome = { ...(drift && { drift }), ignored };
+  if (key !== undefined) input.memo?.set(key, outcome);
+  return outcome;
+}
+
+function isScaledByHpa(input: DriftInput, identity: ObjectIdentity): boolean {
+  return (
+    input.options.ignoreHpaReplicas &&
+    input.hpaTargets.has(hpaTargetKey(identity.group, identity.kind, identity.namespace, identity.name))
+  );
 }
 
 function objectDrift(
@@ -187,9 +249,7 @@ function objectDrift(
   const entries = managedFieldsOf(live);
   const metadata = isObject(live.metadata) ? live.metadata : {};
   const byAnnotation = annotationIgnores(isObject(metadata.annotations) ? metadata.annotations : {});
-  const scaledByHpa =
-    input.options.ignoreHpaReplicas &&
-    input.hpaTargets.has(hpaTargetKey(identity.group, identity.kind, identity.namespace, identity.name));
+  const scaledByHpa = isScaledByHpa(input, identity);
 
   const fields: FieldDrift[] = [];
   const driftEntries = new Map<string, ManagedFieldsEntry>();
