@@ -117,6 +117,8 @@ export class KubeClient {
   private readonly kubeConfig: KubeConfig;
   private readonly server: URL;
   private readonly agent: http.Agent;
+  /** Watches hold their connection open: their own agent, so they never starve requests of sockets. */
+  private readonly watchAgent: http.Agent;
   private readonly observer: RequestObserver | undefined;
   private readonly timeoutMs: number;
 
@@ -127,6 +129,7 @@ export class KubeClient {
     this.server = new URL(cluster.server);
     const Agent = this.server.protocol === "https:" ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    this.watchAgent = new Agent({ keepAlive: false });
     this.observer = observer;
     this.timeoutMs = timeoutMs;
   }
@@ -202,6 +205,7 @@ export class KubeClient {
       options.signal,
       // The stream is quiet between events: only the server's own timeout (plus slack) ends it.
       (options.timeoutSeconds + 30) * 1000,
+      this.watchAgent,
     );
     const started = performance.now();
     let ok = false;
@@ -242,6 +246,7 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   private url(path: string, query: Record<string, string>): URL {
@@ -254,10 +259,11 @@ export class KubeClient {
     accept: string,
     signal: AbortSignal | undefined,
     timeoutMs: number,
+    agent: http.Agent = this.agent,
   ): Promise<https.RequestOptions> {
     const options: https.RequestOptions = {
       method: "GET",
-      agent: this.agent,
+      agent,
       headers: { Accept: accept, "User-Agent": "helm-drift-exporter" },
       timeout: timeoutMs,
       ...(signal && { signal }),
@@ -265,7 +271,7 @@ export class KubeClient {
     await this.kubeConfig.applyToHTTPSOptions(options);
     // applyToHTTPSOptions replaces the agent with its own TLS agent; keep ours for connection reuse,
     // with the TLS material it put on the options.
-    options.agent = this.agent;
+    options.agent = agent;
     return options;
   }
 

@@ -178,6 +178,8 @@ export class Collections {
   private readonly options: CollectionsOptions;
   private readonly byKey = new Map<string, WatchedCollection<unknown>>();
   private used = new Set<string>();
+  private fetched = new Map<string, { version: string; object: KubeObject }>();
+  private fetchedNow = new Map<string, { version: string; object: KubeObject }>();
 
   constructor(client: KubeClient, options: CollectionsOptions) {
     this.client = client;
@@ -200,8 +202,34 @@ export class Collections {
     return collection;
   }
 
-  /** Stops the collections not read since the previous call; call once per scan. */
+  /**
+   * GETs one object, or returns the copy read before if `version` (its uid/resourceVersion,
+   * as a watched collection last saw it) is unchanged. Without a version it always GETs.
+   */
+  async getObject<T extends KubeObject>(
+    path: string,
+    resource: string,
+    version: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const before = this.fetchedNow.get(path) ?? this.fetched.get(path);
+    if (version !== undefined && before?.version === version) {
+      this.fetchedNow.set(path, before);
+      return before.object as T;
+    }
+    const object = await this.client.get<T>(path, resource, signal);
+    if (version !== undefined && this.options.watch)
+      this.fetchedNow.set(path, {
+        version: `${object.metadata.uid}/${object.metadata.resourceVersion}`,
+        object,
+      });
+    return object;
+  }
+
+  /** Stops the collections not read since the previous call, and forgets objects not asked for; call once per scan. */
   sweep(): void {
+    this.fetched = this.fetchedNow;
+    this.fetchedNow = new Map();
     for (const [key, collection] of this.byKey) {
       if (this.used.has(key)) continue;
       collection.stop();

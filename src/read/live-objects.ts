@@ -1,8 +1,9 @@
 /**
  * Reads the live objects a scan compares, per kind rather than per object: one watched
- * collection per kind (label app.kubernetes.io/managed-by=Helm), then a GET only for
- * declared objects it does not hold (deleted, or their Helm label removed, which is
- * itself drift). A kind the exporter may not read, or an API no longer served, makes
+ * collection per kind (label app.kubernetes.io/managed-by=Helm). A declared object it
+ * does not hold was deleted or lost its Helm label (itself drift): the kind's names are
+ * then watched too, metadata-only, and only an object that exists unlabelled is read,
+ * once per change. A kind the exporter may not read, or an API no longer served, makes
  * its objects unchecked, never "in sync".
  *
  * Objects are kept as their JSON text with their uid/resourceVersion: the text is a
@@ -11,7 +12,7 @@
  */
 import type { ClusterObject } from "../analysis/hooks.ts";
 import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift/drift.ts";
-import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { KubeApiError, type KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../scan/pool.ts";
 import type { Collections } from "./collections.ts";
 import type { Discovery, ResourceInfo } from "./discovery.ts";
@@ -53,7 +54,6 @@ export function foundObject(version: string, text: string): LiveLookup {
 }
 
 export async function readLiveObjects(
-  client: KubeClient,
   collections: Collections,
   discovery: Discovery,
   scope: NamespaceScope,
@@ -80,7 +80,7 @@ export async function readLiveObjects(
     byKind.set(key, group);
   }
 
-  const toGet: { ref: ResourceRef; info: ResourceInfo }[] = [];
+  const toGet: { ref: ResourceRef; info: ResourceInfo; version?: string }[] = [];
   const allListed: ClusterObject[] = [];
   await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
     const apiVersion = kindRefs[0]?.apiVersion ?? "";
@@ -118,18 +118,36 @@ export async function readLiveObjects(
       for (const ref of kindRefs) results.set(refKey(ref), unchecked);
       return;
     }
+    const unresolved: ResourceRef[] = [];
     for (const ref of kindRefs) {
       const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
       if (object) results.set(refKey(ref), foundObject(object.version, object.text));
-      else toGet.push({ ref, info });
+      else unresolved.push(ref);
+    }
+    if (unresolved.length === 0) return;
+    // Declared but not labelled: deleted, or its Helm label removed. Which of the two, and whether
+    // it changed since the last scan, is known from the kind's names and versions, watched only
+    // while such objects exist; each unlabelled object is then read again only when it changed.
+    let present: ReadonlyMap<string, string> | undefined;
+    try {
+      present = await readPresence(collections, info, scope, kindRefs, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      // Without the names, ask for each object.
+    }
+    for (const ref of unresolved) {
+      const version = present?.get(`${ref.namespace ?? ""}/${ref.name}`);
+      if (present && version === undefined) results.set(refKey(ref), { state: "missing" });
+      else toGet.push({ ref, info, ...(version !== undefined && { version }) });
     }
   });
 
-  await mapLimit(toGet, concurrency, async ({ ref, info }) => {
+  await mapLimit(toGet, concurrency, async ({ ref, info, version }) => {
     try {
-      const object = await client.get<KubeObject>(
+      const object = await collections.getObject<KubeObject>(
         objectPath(info, ref.namespace, ref.name),
         info.resource,
+        version,
         signal,
       );
       results.set(refKey(ref), {
@@ -169,6 +187,31 @@ function uncheckedFrom(error: unknown, what: string): Unchecked {
     reason: "error",
     message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
   };
+}
+
+/** Names and versions (uid/resourceVersion) of every object of a kind, metadata-only. */
+async function readPresence(
+  collections: Collections,
+  info: ResourceInfo,
+  scope: NamespaceScope,
+  refs: readonly ResourceRef[],
+  signal: AbortSignal | undefined,
+): Promise<ReadonlyMap<string, string>> {
+  const present = new Map<string, string>();
+  for (const path of listPaths(info, scope, refs)) {
+    const kept = await collections.read(
+      {
+        purpose: "presence",
+        path,
+        resource: info.resource,
+        metadataOnly: true,
+        keep: (item) => `${item.metadata.uid}/${item.metadata.resourceVersion}`,
+      },
+      signal,
+    );
+    for (const [key, version] of kept) present.set(key, version);
+  }
+  return present;
 }
 
 /** Cluster-wide when the scan covers all namespaces, else one list per namespace actually used. */

@@ -199,7 +199,6 @@ async function collectDrift(
   );
   const [live, hpaTargets] = await Promise.all([
     readLiveObjects(
-      context.client,
       context.collections,
       context.discovery,
       context.scope,

@@ -17,7 +17,7 @@ import { scan } from "../../src/scan/scanner.ts";
 import { DEFAULT_DRIFT_OPTIONS } from "../../src/analysis/drift/drift.ts";
 import { Discovery } from "../../src/read/discovery.ts";
 import { DriftMemory } from "../../src/scan/drift-memory.ts";
-import { clusterInfo, createNamespace } from "../support/cluster.ts";
+import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
 import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";
 import { pollUntil } from "../support/poll.ts";
 
@@ -178,6 +178,36 @@ describe("scan cost", () => {
       );
       assert.equal(reader.decodeCount, 3);
       assert.equal(collections.listCount, LISTS_PER_SCAN.length, "no collection listed twice");
+
+      // Objects that leave the Helm-labelled lists: a deleted ConfigMap, a Deployment whose label was removed.
+      await run("kubectl", ["-n", ns, "delete", "configmap", "b-config"]);
+      await run("kubectl", ["-n", ns, "label", "deployment", "b-web", "app.kubernetes.io/managed-by-"]);
+      const driftOfB = (snapshot: Awaited<ReturnType<typeof scan>>) =>
+        snapshot.releases
+          .find((r) => r.release === "b")
+          ?.drift?.resources.map((r) => `${r.state} ${r.resource.kind}`)
+          .sort()
+          .join(", ");
+      const drifted = await pollUntil(
+        "the deletion and the label removal to reach the watches",
+        async () => {
+          const snapshot = await scan(context);
+          return driftOfB(snapshot) === "missing ConfigMap, modified Deployment" ? snapshot : undefined;
+        },
+        10_000,
+      );
+      assert.deepEqual(
+        counter.take().filter((request) => !request.startsWith("watch ")),
+        ["get deployments", "list configmaps", "list deployments"],
+        "the kinds' names are listed once (metadata-only), the unlabelled Deployment read once",
+      );
+      const again = await scan(context);
+      assert.equal(driftOfB(again), driftOfB(drifted));
+      assert.deepEqual(
+        counter.take(),
+        [],
+        "known-missing and unchanged unlabelled objects cost nothing again",
+      );
     } finally {
       close();
     }
