@@ -134,7 +134,9 @@ async function startApiserver(binary: string, etcd: string, pki: Pki, tokenFile:
     `--client-ca-file=${pki.caCert}`,
     "--authorization-mode=RBAC",
     `--token-auth-file=${tokenFile}`,
-    "--service-cluster-ip-range=10.0.0.0/24",
+    // Room for the bench's thousands of releases, each with Services and node ports.
+    "--service-cluster-ip-range=10.0.0.0/16",
+    "--service-node-port-range=20000-32767",
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
