@@ -1,0 +1,246 @@
+/**
+ * Runs the real exporter (`serve`, as deployed) against the bench's cluster and reads
+ * what it costs from the outside: scan wall time and API requests and bytes per scan
+ * from its own /metrics, its peak RSS from /proc, and /metrics latency under concurrent
+ * scrapers. Nothing is measured inside the exporter's process but what it exports.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, readFileSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { freePort } from "../test/support/processes.ts";
+
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Parses Prometheus text exposition: enough for the exporter's own counters and gauges. */
+export function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  const line = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+  const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  for (const row of text.split("\n")) {
+    if (row.startsWith("#")) continue;
+    const match = line.exec(row);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key = "", value = ""] of (match[2] ?? "").matchAll(label)) labels[key] = value;
+    samples.push({ name: match[1] ?? "", labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+const sum = (
+  samples: readonly Sample[],
+  name: string,
+  filter: (labels: Sample["labels"]) => boolean = () => true,
+) => samples.filter((s) => s.name === name && filter(s.labels)).reduce((total, s) => total + s.value, 0);
+
+/** The exporter's API counters at one moment, by "verb resource". */
+export interface ApiCounters {
+  readonly requests: Readonly<Record<string, number>>;
+  readonly bytes: number;
+  readonly watches: number;
+}
+
+function apiCounters(samples: readonly Sample[]): ApiCounters {
+  const requests: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name !== "helm_drift_exporter_kube_api_requests_total") continue;
+    requests[`${s.labels.verb ?? ""} ${s.labels.resource ?? ""}`] = s.value;
+  }
+  return {
+    requests,
+    bytes: sum(samples, "helm_drift_exporter_kube_api_response_bytes_total"),
+    watches: sum(samples, "helm_drift_exporter_kube_api_watches"),
+  };
+}
+
+/** Requests made between two readings, by "verb resource" (zero entries left out). */
+export function requestsBetween(before: ApiCounters, after: ApiCounters): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after.requests)) {
+    const made = value - (before.requests[key] ?? 0);
+    if (made > 0) delta[key] = made;
+  }
+  return delta;
+}
+
+export interface ScanReading {
+  readonly seconds: number;
+  readonly success: boolean;
+  /** Requests finished while this scan ran (and since the previous one): list, get, and watches that ended. */
+  readonly requests: Readonly<Record<string, number>>;
+  readonly requestCount: number;
+  readonly bytes: number;
+  readonly openWatches: number;
+  readonly rssBytes: number;
+}
+
+export interface ScrapeResult {
+  readonly scrapes: number;
+  readonly concurrency: number;
+  readonly bodyBytes: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+export interface RunningExporter {
+  readonly pid: number;
+  readonly url: string;
+  /** Waits for the next scan to be published and reads what it cost. */
+  nextScan(timeoutMs: number): Promise<ScanReading>;
+  scrape(scrapes: number, concurrency: number): Promise<ScrapeResult>;
+  get(pathname: string): Promise<string>;
+  /** Peak resident set size so far (VmHWM). */
+  peakRssBytes(): number;
+  stop(): Promise<void>;
+}
+
+export interface ExporterOptions {
+  /** Checkout whose compiled dist/cli/main.js runs (as the image does): this one, or another commit's. */
+  readonly exporterDir: string;
+  readonly kubeconfig: string;
+  readonly logFile: string;
+  /** Seconds between scheduled scans (6-field cron). */
+  readonly intervalSeconds: number;
+}
+
+export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${String(port)}`;
+  const log = createWriteStream(options.logFile);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      path.join(options.exporterDir, "dist/cli/main.js"),
+      "serve",
+      "--kubeconfig",
+      options.kubeconfig,
+      "--web.listen-address",
+      `127.0.0.1:${String(port)}`,
+      "--schedule",
+      `*/${String(options.intervalSeconds)} * * * * *`,
+      "--scan.timeout",
+      "10m",
+      "--log.level",
+      "warn",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not start the exporter");
+  const exited = new Promise<void>((resolve) =>
+    child.on("close", () => {
+      resolve();
+    }),
+  );
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+  const get = (pathname: string) =>
+    new Promise<string>((resolve, reject) => {
+      http
+        .get(`${url}${pathname}`, { agent }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => {
+            const body = Buffer.concat(chunks).toString("utf8");
+            if ((response.statusCode ?? 0) >= 400)
+              reject(new Error(`${pathname}: ${String(response.statusCode)}`));
+            else resolve(body);
+          });
+          response.on("error", reject);
+        })
+        .on("error", reject);
+    });
+
+  const rss = (field: "VmRSS" | "VmHWM") => {
+    const status = readFileSync(`/proc/${String(pid)}/status`, "utf8");
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
+    return Number(kb ?? 0) * 1024;
+  };
+
+  const read = async () => parseMetrics(await get("/metrics"));
+  const scansDone = (samples: readonly Sample[]) =>
+    sum(samples, "helm_drift_exporter_scans_total", (l) => l.result !== "skipped");
+
+  let lastCounters: ApiCounters = { requests: {}, bytes: 0, watches: 0 };
+  let seenScans = 0;
+
+  const nextScan = async (timeoutMs: number): Promise<ScanReading> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(`exporter exited (${String(child.exitCode)}); see ${options.logFile}`);
+      const samples = await read().catch(() => undefined);
+      if (samples && scansDone(samples) > seenScans) {
+        seenScans = scansDone(samples);
+        const counters = apiCounters(samples);
+        const requests = requestsBetween(lastCounters, counters);
+        const reading: ScanReading = {
+          seconds: sum(samples, "helm_drift_exporter_scan_duration_seconds"),
+          success: sum(samples, "helm_drift_exporter_last_scan_success") === 1,
+          requests,
+          requestCount: Object.values(requests).reduce((a, b) => a + b, 0),
+          bytes: counters.bytes - lastCounters.bytes,
+          openWatches: counters.watches,
+          rssBytes: rss("VmRSS"),
+        };
+        lastCounters = counters;
+        return reading;
+      }
+      if (Date.now() > deadline) throw new Error("no scan finished in time");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const scrape = async (scrapes: number, concurrency: number): Promise<ScrapeResult> => {
+    const latencies: number[] = [];
+    let bodyBytes = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < scrapes) {
+        next++;
+        const started = performance.now();
+        const body = await get("/metrics");
+        latencies.push(performance.now() - started);
+        bodyBytes = body.length;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    latencies.sort((a, b) => a - b);
+    const at = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+    return {
+      scrapes,
+      concurrency,
+      bodyBytes,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: latencies.at(-1) ?? 0,
+    };
+  };
+
+  return {
+    pid,
+    url,
+    nextScan,
+    scrape,
+    get,
+    peakRssBytes: () => rss("VmHWM"),
+    stop: async () => {
+      agent.destroy();
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+      log.end();
+    },
+  };
+}
