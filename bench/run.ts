@@ -77,7 +77,7 @@ function sampleOf<T extends { drifted: boolean; failed: boolean }>(items: readon
 async function floorCollections(
   info: ClusterInfo,
 ): Promise<{ collections: Collection[]; selector: Map<string, string> }> {
-  const client = KubeClient.connect({ kubeconfig: info.kubeconfig });
+  const client = await KubeClient.connect({ kubeconfig: info.kubeconfig });
   const collections = new Collections(client, { watch: false });
   try {
     const discovery = new Discovery(client);

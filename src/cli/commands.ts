@@ -26,8 +26,8 @@ import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
 export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
 
 /** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
-function scanner(config: Config, logger: Logger, metrics: SelfMetrics, watch: boolean) {
-  const client = KubeClient.connect(
+async function scanner(config: Config, logger: Logger, metrics: SelfMetrics, watch: boolean) {
+  const client = await KubeClient.connect(
     {
       ...(config.kubeconfig && { kubeconfig: config.kubeconfig }),
       ...(config.context && { context: config.context }),
@@ -72,7 +72,7 @@ function scanner(config: Config, logger: Logger, metrics: SelfMetrics, watch: bo
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
-  const { close, run } = scanner(config, logger, metrics, true);
+  const { close, run } = await scanner(config, logger, metrics, true);
   const store = new SnapshotStore();
   const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
   const app = createApp({
@@ -131,7 +131,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 
 async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<number> {
   const metrics = new SelfMetrics({ processMetrics: false });
-  const { close, run } = scanner(config, logger, metrics, false);
+  const { close, run } = await scanner(config, logger, metrics, false);
   try {
     const snapshot = await run(AbortSignal.timeout(config.scanTimeoutMs));
     process.stdout.write(

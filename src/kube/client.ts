@@ -1,13 +1,15 @@
 /**
- * The exporter's only door to the cluster. Built on @kubernetes/client-node's KubeConfig
- * for authentication (kubeconfig, in-cluster, exec plugins), with a small HTTPS client of
+ * The exporter's only door to the cluster: authentication from ./auth.ts (kubeconfig,
+ * in-cluster, and through @kubernetes/client-node exec plugins), with a small HTTPS client of
  * its own so every request is counted by verb and resource, lists can be metadata-only,
  * and responses are never kept longer than the caller needs.
  */
 import http from "node:http";
 import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
-import { KubeConfig } from "@kubernetes/client-node";
+import { loadAuth, type Auth, type ConnectionOptions } from "./auth.ts";
+
+export type { ConnectionOptions } from "./auth.ts";
 
 export type Verb = "get" | "list" | "watch";
 
@@ -38,12 +40,6 @@ export class KubeApiError extends Error {
   get isGone(): boolean {
     return this.status === 410;
   }
-}
-
-export interface ConnectionOptions {
-  readonly kubeconfig?: string;
-  readonly context?: string;
-  readonly requestTimeoutMs?: number;
 }
 
 export interface ListOptions {
@@ -98,23 +94,8 @@ const METADATA_LIST_ACCEPT =
   "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 const METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
-/** Builds the KubeConfig: an explicit file, else $KUBECONFIG/~/.kube/config, else in-cluster. */
-export function loadKubeConfig(options: ConnectionOptions): KubeConfig {
-  const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromDefault();
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) {
-      throw new Error(`kubeconfig has no context ${JSON.stringify(options.context)}`);
-    }
-    kc.setCurrentContext(options.context);
-  }
-  if (!kc.getCurrentCluster()) throw new Error("no Kubernetes cluster configured (kubeconfig or in-cluster)");
-  return kc;
-}
-
 export class KubeClient {
-  private readonly kubeConfig: KubeConfig;
+  private readonly auth: Auth;
   private readonly server: URL;
   private readonly agent: http.Agent;
   /** Watches hold their connection open: their own agent, so they never starve requests of sockets. */
@@ -122,11 +103,9 @@ export class KubeClient {
   private readonly observer: RequestObserver | undefined;
   private readonly timeoutMs: number;
 
-  constructor(kubeConfig: KubeConfig, observer?: RequestObserver, timeoutMs = 30_000) {
-    this.kubeConfig = kubeConfig;
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("no Kubernetes cluster configured");
-    this.server = new URL(cluster.server);
+  constructor(auth: Auth, observer?: RequestObserver, timeoutMs = 30_000) {
+    this.auth = auth;
+    this.server = new URL(auth.server);
     const Agent = this.server.protocol === "https:" ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 16 });
     this.watchAgent = new Agent({ keepAlive: false });
@@ -134,8 +113,8 @@ export class KubeClient {
     this.timeoutMs = timeoutMs;
   }
 
-  static connect(options: ConnectionOptions, observer?: RequestObserver): KubeClient {
-    return new KubeClient(loadKubeConfig(options), observer, options.requestTimeoutMs);
+  static async connect(options: ConnectionOptions, observer?: RequestObserver): Promise<KubeClient> {
+    return new KubeClient(await loadAuth(options), observer, options.requestTimeoutMs);
   }
 
   get serverUrl(): string {
@@ -152,6 +131,24 @@ export class KubeClient {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   async list<T extends KubeObject = KubeObject>(path: string, resource: string, options: ListOptions = {}) {
     const items: T[] = [];
+    const resourceVersion = await this.listPages<T>(path, resource, options, (page) => {
+      items.push(...page);
+    });
+    return { items, resourceVersion };
+  }
+
+  /**
+   * LIST a collection page by page, handing each page to `onPage` as it arrives, so a
+   * caller that keeps a little of each object never holds the whole collection parsed.
+   * Returns the list's resourceVersion.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  async listPages<T extends KubeObject = KubeObject>(
+    path: string,
+    resource: string,
+    options: ListOptions,
+    onPage: (items: readonly T[]) => void,
+  ): Promise<string> {
     let resourceVersion = "";
     let continueToken: string | undefined;
     do {
@@ -171,13 +168,13 @@ export class KubeClient {
         options.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
         options.signal,
       );
-      items.push(...(page.items ?? []));
+      onPage(page.items ?? []);
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       // The apiserver sends "" (not absent) on the last page.
       const next = page.metadata?.continue;
       continueToken = next === "" ? undefined : next;
     } while (continueToken);
-    return { items, resourceVersion };
+    return resourceVersion;
   }
 
   /**
@@ -268,9 +265,9 @@ export class KubeClient {
       timeout: timeoutMs,
       ...(signal && { signal }),
     };
-    await this.kubeConfig.applyToHTTPSOptions(options);
-    // applyToHTTPSOptions replaces the agent with its own TLS agent; keep ours for connection reuse,
-    // with the TLS material it put on the options.
+    await this.auth.apply(options);
+    // client-node's applyToHTTPSOptions replaces the agent with its own TLS agent; keep ours for
+    // connection reuse, with the TLS material it put on the options.
     options.agent = agent;
     return options;
   }

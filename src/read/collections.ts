@@ -96,17 +96,24 @@ export class WatchedCollection<T> {
   private async sync(signal: AbortSignal | undefined): Promise<void> {
     this.watchAbort?.abort();
     this.lists++;
-    const { items, resourceVersion } = await this.client.list(this.spec.path, this.spec.resource, {
-      ...this.selectors(),
-      // Served from the apiserver's watch cache; the watch below continues from its version.
-      resourceVersion: "0",
-      ...(signal && { signal }),
-    });
     const kept = new Map<string, T>();
-    for (const item of items) {
-      const value = this.spec.keep(item);
-      if (value !== undefined) kept.set(objectKey(item), value);
-    }
+    const resourceVersion = await this.client.listPages(
+      this.spec.path,
+      this.spec.resource,
+      {
+        ...this.selectors(),
+        // No resourceVersion: a consistent list, which the apiserver pages (resourceVersion=0
+        // ignores the limit and sends the whole collection at once, to be parsed whole). The
+        // watch below continues from the list's version.
+        ...(signal && { signal }),
+      },
+      (items) => {
+        for (const item of items) {
+          const value = this.spec.keep(item);
+          if (value !== undefined) kept.set(objectKey(item), value);
+        }
+      },
+    );
     this.items = kept;
     this.resourceVersion = resourceVersion;
     if (!this.options.watch || this.stopped) return;
