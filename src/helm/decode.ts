@@ -247,16 +247,51 @@ function manifestObjects(body: unknown, source: string | undefined): ManifestObj
     return [];
   }
   return [
-    {
-      apiVersion: object.apiVersion,
-      kind: object.kind,
-      name: metadata.name,
-      ...(typeof metadata.namespace === "string" &&
-        metadata.namespace !== "" && { namespace: metadata.namespace }),
-      ...(source && { source }),
-      body: object,
-    },
+    new StoredManifestObject(
+      {
+        apiVersion: copied(object.apiVersion),
+        kind: copied(object.kind),
+        name: copied(metadata.name),
+        ...(typeof metadata.namespace === "string" &&
+          metadata.namespace !== "" && { namespace: copied(metadata.namespace) }),
+        ...(source && { source: copied(source) }),
+      },
+      JSON.stringify(object),
+    ),
   ];
+}
+
+/**
+ * A manifest object whose body is kept as JSON text and parsed again on each read: a
+ * decoded release stays cached for as long as it is deployed, and text is a fraction of
+ * the parsed tree (which would also hold slices of the whole manifest). The drift
+ * analysis reads a body only when the object or its live copy changed.
+ */
+class StoredManifestObject implements ManifestObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly source?: string;
+  readonly #text: string;
+
+  constructor(identity: Omit<ManifestObject, "body">, text: string) {
+    this.apiVersion = identity.apiVersion;
+    this.kind = identity.kind;
+    this.name = identity.name;
+    if (identity.namespace !== undefined) this.namespace = identity.namespace;
+    if (identity.source !== undefined) this.source = identity.source;
+    this.#text = text;
+  }
+
+  get body(): Readonly<Record<string, unknown>> {
+    return JSON.parse(this.#text) as Record<string, unknown>;
+  }
+}
+
+/** A string of its own: a slice of the manifest would keep the whole manifest alive. */
+function copied(value: string): string {
+  return JSON.parse(JSON.stringify(value)) as string;
 }
 
 /** Go writes RFC3339Nano; Helm 3 writes "" for zero times and Helm 4 omits them. */

@@ -14,6 +14,7 @@ import type { ClusterObject } from "../analysis/hooks.ts";
 import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift/drift.ts";
 import { KubeApiError, type KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../scan/pool.ts";
+import { isObject } from "../analysis/drift/merge-keys.ts";
 import type { Collections } from "./collections.ts";
 import type { Discovery, ResourceInfo } from "./discovery.ts";
 import { toClusterObject } from "./hook-objects.ts";
@@ -31,12 +32,33 @@ export interface LiveObjects {
   readonly kindErrors: readonly { kind: string; reason: UncheckedReason; message: string }[];
   /** Everything the per-kind collections hold (Helm-labelled objects, declared or not). */
   readonly listed: readonly ClusterObject[];
+  /** After the analysis: drops the copies it compared (their outcomes are memoized). */
+  readonly forget: () => void;
+}
+
+/**
+ * Whether the analysis needs the live object at this version, or already has its outcome.
+ * An object whose copy was dropped is read again (GET) only when it is needed: its release
+ * has a new revision, or an HPA started or stopped scaling it.
+ */
+export type NeedsObject = (ref: ResourceRef, version: string) => boolean;
+
+/** A live object known unchanged, whose outcome is memoized: reading it is a bug, loudly. */
+function knownUnchanged(version: string, ref: ResourceRef): LiveLookup {
+  return {
+    state: "found",
+    version,
+    get object(): Readonly<Record<string, unknown>> {
+      throw new Error(`${refKey(ref)}: live copy was dropped but its outcome is not memoized`);
+    },
+  };
 }
 
 interface KeptObject {
   /** uid/resourceVersion: changes whenever the object does. */
   readonly version: string;
-  readonly text: string;
+  /** Until a scan has compared it; then only its version is kept, and its memoized outcome. */
+  text: string | undefined;
   readonly summary: ClusterObject;
 }
 
@@ -58,9 +80,12 @@ export async function readLiveObjects(
   discovery: Discovery,
   scope: NamespaceScope,
   refs: readonly ResourceRef[],
+  helmManagers: readonly string[],
+  needsObject: NeedsObject,
   concurrency: number,
   signal?: AbortSignal,
 ): Promise<LiveObjects> {
+  const compared: KeptObject[] = [];
   const results = new Map<string, LiveLookup>();
   const kindErrors: { kind: string; reason: UncheckedReason; message: string }[] = [];
   const byKind = new Map<string, { info: ResourceInfo; refs: ResourceRef[] }>();
@@ -87,7 +112,7 @@ export async function readLiveObjects(
     const listed = new Map<string, KeptObject>();
     const keep = (item: KubeObject): KeptObject => ({
       version: `${item.metadata.uid}/${item.metadata.resourceVersion}`,
-      text: JSON.stringify(item),
+      text: JSON.stringify(comparable(item, helmManagers)),
       summary: toClusterObject(item, apiVersion, info.kind),
     });
     try {
@@ -121,8 +146,12 @@ export async function readLiveObjects(
     const unresolved: ResourceRef[] = [];
     for (const ref of kindRefs) {
       const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
-      if (object) results.set(refKey(ref), foundObject(object.version, object.text));
-      else unresolved.push(ref);
+      if (!object) unresolved.push(ref);
+      else if (object.text !== undefined) {
+        results.set(refKey(ref), foundObject(object.version, object.text));
+        compared.push(object);
+      } else if (needsObject(ref, object.version)) toGet.push({ ref, info });
+      else results.set(refKey(ref), knownUnchanged(object.version, ref));
     }
     if (unresolved.length === 0) return;
     // Declared but not labelled: deleted, or its Helm label removed. Which of the two, and whether
@@ -171,7 +200,28 @@ export async function readLiveObjects(
       results.get(refKey(ref)) ?? { state: "unchecked", reason: "error", message: "object was not read" },
     kindErrors,
     listed: allListed,
+    forget: () => {
+      for (const object of compared) object.text = undefined;
+    },
   };
+}
+
+/**
+ * What the drift analysis reads of a live object: all but its status (never compared) and
+ * Helm's own managedFields entries (they only ever exclude Helm from the authors of a
+ * change). Those are most of an object's bytes, and this is kept for every object.
+ */
+function comparable(item: KubeObject, helmManagers: readonly string[]): KubeObject {
+  const rest: Record<string, unknown> = { ...item };
+  delete rest.status;
+  const metadata: Record<string, unknown> = { ...item.metadata };
+  if (Array.isArray(metadata.managedFields)) {
+    metadata.managedFields = metadata.managedFields.filter(
+      (entry: unknown) =>
+        !(isObject(entry) && typeof entry.manager === "string" && helmManagers.includes(entry.manager)),
+    );
+  }
+  return { ...rest, metadata: metadata as unknown as KubeObject["metadata"] };
 }
 
 type Unchecked = Extract<LiveLookup, { state: "unchecked" }>;

@@ -10,6 +10,10 @@ export class DriftCache implements ObjectDriftMemo {
   private hitCount = 0;
   private missCount = 0;
 
+  has(key: string): boolean {
+    return this.current.has(key) || this.previous.has(key);
+  }
+
   get(key: string): ObjectOutcome | undefined {
     const outcome = this.current.get(key) ?? this.previous.get(key);
     if (outcome) {

@@ -5,7 +5,10 @@
 import { RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from "../analysis/drift/compare.ts";
 import {
   analyzeDrift,
+  objectMemoKey,
   resourceRef,
+  scaledByHpa,
+  type ResourceRef,
   type DriftOptions,
   type DriftReport,
   type ResourceDrift,
@@ -192,22 +195,37 @@ async function collectDrift(
   await context.discovery.ensureKnown(allObjects, context.signal);
   const namespaced = (apiVersion: string, kind: string) =>
     context.discovery.resolve(apiVersion, kind)?.namespaced;
-  const refs = bases.flatMap(({ record }) =>
-    record.manifest.map((object) =>
-      resourceRef(object, record.namespace, namespaced(object.apiVersion, object.kind)),
-    ),
+  // Which revisions declare each object: its outcome is memoized per revision.
+  const revisionsOf = new Map<string, string[]>();
+  const refs = bases.flatMap(({ base, record }) =>
+    record.manifest.map((object) => {
+      const ref = resourceRef(object, record.namespace, namespaced(object.apiVersion, object.kind));
+      const versions = revisionsOf.get(refKey(ref)) ?? [];
+      versions.push(revisionVersion(base));
+      revisionsOf.set(refKey(ref), versions);
+      return ref;
+    }),
   );
-  const [live, hpaTargets] = await Promise.all([
-    readLiveObjects(
-      context.collections,
-      context.discovery,
-      context.scope,
-      refs,
-      context.concurrency,
-      context.signal,
-    ),
-    readHpaTargets(context.collections, context.scope, allObjectsWithNamespace(bases), context.signal),
-  ]);
+  const hpaTargets = await readHpaTargets(
+    context.collections,
+    context.scope,
+    allObjectsWithNamespace(bases),
+    context.signal,
+  );
+  const scaled = (ref: ResourceRef) => scaledByHpa(context.driftOptions, hpaTargets, ref);
+  const live = await readLiveObjects(
+    context.collections,
+    context.discovery,
+    context.scope,
+    refs,
+    context.driftOptions.helmManagers,
+    (ref, version) =>
+      (revisionsOf.get(refKey(ref)) ?? [""]).some(
+        (revision) => !context.driftCache.has(objectMemoKey(revision, ref, version, scaled(ref))),
+      ),
+    context.concurrency,
+    context.signal,
+  );
   for (const error of live.kindErrors) {
     if (error.reason === "error") errors.push(`cannot read ${error.kind}: ${error.message}`);
   }
@@ -226,9 +244,10 @@ async function collectDrift(
       hpaTargets,
       options: context.driftOptions,
       memo: context.driftCache,
-      revisionVersion: `${base.uid}/${base.resourceVersion}`,
+      revisionVersion: revisionVersion(base),
     }),
   }));
+  live.forget();
   // Drift the cluster keeps no date for (a deleted object) is dated from when this process first saw it.
   const undated = reports.flatMap(({ key, report }) =>
     report.resources
@@ -239,6 +258,10 @@ async function collectDrift(
   for (const { key, report } of reports)
     outcomes.set(key, { drift: dateDrift(report, (resource) => firstSeen(memoryKey(key, resource))) });
   return { outcomes, listed: live.listed };
+}
+
+function revisionVersion(ref: RevisionRef): string {
+  return `${ref.uid}/${ref.resourceVersion}`;
 }
 
 /** The revisions an analysis reads: the latest and the one Helm believes is live. */

@@ -64,9 +64,9 @@ async function installReleases(prefix: string): Promise<string> {
   return ns;
 }
 
-function scanContext(ns: string, watch: boolean, watchTimeoutSeconds?: number) {
+async function scanContext(ns: string, watch: boolean, watchTimeoutSeconds?: number) {
   const counter = new Counter();
-  const client = KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
+  const client = await KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
   const collections = new Collections(client, {
     watch,
     ...(watchTimeoutSeconds !== undefined && { watchTimeoutSeconds }),
@@ -100,7 +100,7 @@ function scanContext(ns: string, watch: boolean, watchTimeoutSeconds?: number) {
 describe("scan cost", () => {
   it("one-shot: lists metadata once per storage kind and fetches each changed latest revision once", async () => {
     const ns = await installReleases("cost");
-    const { counter, reader, context, close } = scanContext(ns, false);
+    const { counter, reader, context, close } = await scanContext(ns, false);
     try {
       const cold = await scan(context);
       assert.equal(cold.releases.length, 2);
@@ -136,7 +136,7 @@ describe("scan cost", () => {
 
   it("serving: lists each collection once, then an unchanged cluster costs no request", async () => {
     const ns = await installReleases("watch");
-    const { counter, reader, collections, context, close } = scanContext(ns, true, 2);
+    const { counter, reader, collections, context, close } = await scanContext(ns, true, 2);
     try {
       const cold = await scan(context);
       assert.equal(cold.releases.length, 2);

@@ -111,6 +111,8 @@ export interface ObjectOutcome {
  * none of these changed for is not parsed or compared again.
  */
 export interface ObjectDriftMemo {
+  /** Whether an outcome is filed (without counting it as used). */
+  has(key: string): boolean;
   get(key: string): ObjectOutcome | undefined;
   set(key: string, outcome: ObjectOutcome): void;
 }
@@ -201,6 +203,41 @@ export function analyzeDrift(input: DriftInput): DriftReport {
 }
 
 const IGNORE_REASONS: readonly IgnoreReason[] = ["annotation", "hpa", "manager", "rule"];
+const IN_SYNC: ObjectOutcome = Object.freeze({
+  ignored: Object.freeze({ annotation: 0, hpa: 0, manager: 0, rule: 0 }),
+});
+
+/** What an object's memoized outcome is filed under: everything that decides it. */
+export function objectMemoKey(
+  revisionVersion: string,
+  resource: ResourceRef,
+  liveVersion: string,
+  scaledByHpa: boolean,
+): string {
+  return [
+    revisionVersion,
+    resource.apiVersion,
+    resource.kind,
+    resource.namespace ?? "",
+    resource.name,
+    liveVersion,
+    scaledByHpa ? "hpa" : "",
+  ].join("|");
+}
+
+/** Whether an HPA scales the object, so a changed spec.replicas is meant (when configured so). */
+export function scaledByHpa(
+  options: DriftOptions,
+  hpaTargets: ReadonlySet<string>,
+  resource: ResourceRef,
+): boolean {
+  return (
+    options.ignoreHpaReplicas &&
+    hpaTargets.has(
+      hpaTargetKey(groupOf(resource.apiVersion), resource.kind, resource.namespace ?? "", resource.name),
+    )
+  );
+}
 
 function memoizedOutcome(
   object: ManifestObject,
@@ -211,21 +248,27 @@ function memoizedOutcome(
 ): ObjectOutcome {
   const key =
     input.memo && input.revisionVersion && live.version
-      ? [
+      ? objectMemoKey(
           input.revisionVersion,
-          object.apiVersion,
-          object.kind,
-          identity.namespace,
-          identity.name,
+          {
+            apiVersion: object.apiVersion,
+            kind: object.kind,
+            namespace: identity.namespace,
+            name: identity.name,
+          },
           live.version,
-          isScaledByHpa(input, identity) ? "hpa" : "",
-        ].join("|")
+          isScaledByHpa(input, identity),
+        )
       : undefined;
   const cached = key === undefined ? undefined : input.memo?.get(key);
   if (cached) return cached;
   const ignored: Record<IgnoreReason, number> = { annotation: 0, hpa: 0, manager: 0, rule: 0 };
   const drift = objectDrift(object, live.object, input, identity, rules, ignored);
-  const outcome = { ...(drift && { drift }), ignored };
+  // Most objects are in sync with nothing ignored: they share one outcome.
+  const outcome =
+    drift || IGNORE_REASONS.some((reason) => ignored[reason] > 0)
+      ? { ...(drift && { drift }), ignored }
+      : IN_SYNC;
   if (key !== undefined) input.memo?.set(key, outcome);
   return outcome;
 }
