@@ -118,6 +118,17 @@ export function analyzeHooks(input: HooksInput): HooksResult {
   const releaseNames = new Set(
     input.releases.map((release) => releaseHooksKey(release.namespace, release.release)),
   );
+  // By the release their annotations name: each release looks at its own objects only.
+  const objectsByRelease = new Map<string, ClusterObject[]>();
+  for (const object of input.releaseObjects) {
+    const owner = releaseHooksKey(
+      object.annotations[RELEASE_NAMESPACE] ?? "",
+      object.annotations[RELEASE_NAME] ?? "",
+    );
+    const owned = objectsByRelease.get(owner);
+    if (owned) owned.push(object);
+    else objectsByRelease.set(owner, [object]);
+  }
 
   for (const release of input.releases) {
     const orphaned: OrphanedHook[] = [];
@@ -166,12 +177,7 @@ export function analyzeHooks(input: HooksInput): HooksResult {
       release.manifest.map((object) => key(object.kind, object.namespace, object.name)),
     );
     const leftovers: Leftover[] = [];
-    for (const object of input.releaseObjects) {
-      if (
-        object.annotations[RELEASE_NAME] !== release.release ||
-        object.annotations[RELEASE_NAMESPACE] !== release.namespace
-      )
-        continue;
+    for (const object of objectsByRelease.get(releaseHooksKey(release.namespace, release.release)) ?? []) {
       const objectKey = key(object.kind, object.namespace, object.name);
       const stuck = stuckTerminating(object, input);
       if (stuck) terminating.push(stuck);
