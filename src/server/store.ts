@@ -1,10 +1,13 @@
-/** Holds the latest snapshot and its pre-rendered metrics text; swapped atomically per scan. */
+/**
+ * Holds the latest snapshot and its metrics, rendered and encoded once per scan, so a
+ * scrape only writes bytes that are ready; swapped atomically per scan.
+ */
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
 import type { Snapshot } from "../scan/snapshot.ts";
 
 export interface Published {
   readonly snapshot: Snapshot;
-  readonly metricsText: string;
+  readonly metricsBody: Buffer;
 }
 
 export class SnapshotStore {
@@ -15,7 +18,7 @@ export class SnapshotStore {
   }
 
   async publish(snapshot: Snapshot): Promise<void> {
-    const metricsText = await renderSnapshot(snapshot);
-    this.published = { snapshot, metricsText };
+    const metricsBody = Buffer.from(await renderSnapshot(snapshot), "utf8");
+    this.published = { snapshot, metricsBody };
   }
 }
