@@ -110,6 +110,14 @@ export interface ExporterOptions {
   readonly intervalSeconds: number;
 }
 
+/** The node flags the container image runs the exporter with (its ENTRYPOINT), so the bench measures what ships. */
+export function imageNodeFlags(dockerfile: string): string[] {
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(dockerfile, "utf8"))?.[1];
+  if (!entrypoint) throw new Error(`${dockerfile} has no exec-form ENTRYPOINT`);
+  const argv = JSON.parse(entrypoint) as string[];
+  return argv.slice(1).filter((arg) => arg.startsWith("--"));
+}
+
 export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
   const port = await freePort();
   const url = `http://127.0.0.1:${String(port)}`;
@@ -117,6 +125,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...imageNodeFlags(path.join(options.exporterDir, "Dockerfile")),
       path.join(options.exporterDir, "dist/cli/main.js"),
       "serve",
       "--kubeconfig",

@@ -159,7 +159,13 @@ describe("container image", () => {
 
     const entrypoint = all(final, "ENTRYPOINT");
     assert.equal(entrypoint.length, 1);
-    assert.deepEqual(execForm(entrypoint[0] ?? ""), ["node", pkg.bin["helm-drift-exporter"]]);
+    const argv = execForm(entrypoint[0] ?? "");
+    assert.equal(argv[0], "node");
+    assert.equal(argv.at(-1), pkg.bin["helm-drift-exporter"]);
+    assert.ok(
+      argv.slice(1, -1).every((arg) => arg.startsWith("--")),
+      `only node flags before the entry point: ${argv.join(" ")}`,
+    );
     assert.deepEqual(
       all(final, "CMD").map((cmd) => execForm(cmd)),
       [["serve"]],
