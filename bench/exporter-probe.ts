@@ -9,6 +9,7 @@ import { createWriteStream, readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { gunzipSync } from "node:zlib";
 import { freePort } from "../test/support/processes.ts";
 
 export interface Sample {
@@ -84,6 +85,8 @@ export interface ScrapeResult {
   readonly scrapes: number;
   readonly concurrency: number;
   readonly bodyBytes: number;
+  /** Bytes on the wire: gzip, as Prometheus asks for it. */
+  readonly wireBytes: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
@@ -152,22 +155,32 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   );
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-  const get = (pathname: string) =>
-    new Promise<string>((resolve, reject) => {
+  /**
+   * GET a path; with `gzip`, as Prometheus scrapes: asks for gzip. The latency of a scrape is
+   * the time to its last byte; decompressing is the scraper's work, done here once to check it.
+   */
+  const fetchBody = (pathname: string, gzip: boolean, decompress = true) =>
+    new Promise<{ body: string; wireBytes: number }>((resolve, reject) => {
+      const headers = { "Accept-Encoding": gzip ? "gzip" : "identity" };
       http
-        .get(`${url}${pathname}`, { agent }, (response) => {
+        .get(`${url}${pathname}`, { agent, headers }, (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("end", () => {
-            const body = Buffer.concat(chunks).toString("utf8");
-            if ((response.statusCode ?? 0) >= 400)
+            const wire = Buffer.concat(chunks);
+            if ((response.statusCode ?? 0) >= 400) {
               reject(new Error(`${pathname}: ${String(response.statusCode)}`));
-            else resolve(body);
+              return;
+            }
+            const zipped = response.headers["content-encoding"] === "gzip";
+            const body = zipped && decompress ? gunzipSync(wire) : zipped ? Buffer.alloc(0) : wire;
+            resolve({ body: body.toString("utf8"), wireBytes: wire.length });
           });
           response.on("error", reject);
         })
         .on("error", reject);
     });
+  const get = async (pathname: string) => (await fetchBody(pathname, false)).body;
 
   const rss = (field: "VmRSS" | "VmHWM") => {
     const status = readFileSync(`/proc/${String(pid)}/status`, "utf8");
@@ -212,16 +225,18 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const scrape = async (scrapes: number, concurrency: number): Promise<ScrapeResult> => {
     const latencies: number[] = [];
     let bodyBytes = 0;
+    let wireBytes = 0;
     let next = 0;
     const worker = async () => {
       while (next < scrapes) {
         next++;
         const started = performance.now();
-        const body = await get("/metrics");
+        const response = await fetchBody("/metrics", true, false);
         latencies.push(performance.now() - started);
-        bodyBytes = body.length;
+        wireBytes = response.wireBytes;
       }
     };
+    bodyBytes = (await fetchBody("/metrics", true)).body.length;
     await Promise.all(Array.from({ length: concurrency }, worker));
     latencies.sort((a, b) => a - b);
     const at = (q: number) =>
@@ -230,6 +245,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       scrapes,
       concurrency,
       bodyBytes,
+      wireBytes,
       p50Ms: at(0.5),
       p99Ms: at(0.99),
       maxMs: latencies.at(-1) ?? 0,

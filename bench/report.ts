@@ -169,7 +169,10 @@ export function markdownReport(results: readonly SizeResult[], machine: Record<s
     ["open watches", (s) => String(s.exporter.openWatches)],
     ["peak RSS (MB)", (s) => fixed(mb(s.exporter.peakRssBytes), 0)],
     ["peak RSS per release (KB)", (s) => fixed(s.exporter.peakRssBytes / 1024 / s.releases, 1)],
-    ["/metrics size (MB)", (s) => fixed(mb(s.exporter.scrape.bodyBytes), 2)],
+    [
+      "/metrics size (MB; gzip on the wire)",
+      (s) => `${fixed(mb(s.exporter.scrape.bodyBytes), 2)} (${fixed(mb(s.exporter.scrape.wireBytes), 2)})`,
+    ],
     [
       "/metrics p50 / p99 (ms), concurrent scrapers",
       (s) =>

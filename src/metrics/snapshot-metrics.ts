@@ -2,6 +2,7 @@
  * Renders a snapshot as Prometheus text once per scan; scrapes reuse the text, so a
  * scrape costs the same whatever the number of releases and never touches the cluster.
  */
+import { yieldToEventLoop } from "../scan/pool.ts";
 import { Gauge, Registry } from "prom-client";
 import { UNCHECKED_REASONS, type DriftReport } from "../analysis/drift/drift.ts";
 import { IGNORE_REASONS } from "../analysis/drift/ignore.ts";
@@ -118,7 +119,8 @@ type ReleaseGauges = ReturnType<typeof releaseGauges>;
 export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
   const registry = new Registry();
   const g = releaseGauges(registry);
-  for (const report of snapshot.releases) {
+  for (const [index, report] of snapshot.releases.entries()) {
+    if (index % 100 === 99) await yieldToEventLoop();
     const release = { namespace: report.namespace, release: report.release };
     if (report.chart) {
       g.info.set(

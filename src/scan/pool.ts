@@ -1,4 +1,13 @@
-/** Maps items with at most `limit` promises in flight, keeping order. */
+/**
+ * Lets pending I/O (a scrape, a watch event) run between chunks of a long analysis: one
+ * scan of a thousand releases is hundreds of milliseconds of CPU, and /metrics must not
+ * wait for it.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Maps items with at most `limit` promises in flight, keeping order; yields to I/O every few dozen. */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -10,6 +19,7 @@ export async function mapLimit<T, R>(
     while (next < items.length) {
       const index = next++;
       results[index] = await map(items[index] as T);
+      if (index % 32 === 31) await yieldToEventLoop();
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

@@ -27,7 +27,7 @@ import { inScope, type NamespaceScope } from "../read/namespaces.ts";
 import { listRevisions, type RevisionReader, type RevisionRef } from "../read/release-storage.ts";
 import type { DriftCache } from "./drift-cache.ts";
 import type { DriftMemory } from "./drift-memory.ts";
-import { mapLimit } from "./pool.ts";
+import { mapLimit, yieldToEventLoop } from "./pool.ts";
 import {
   freezeSnapshot,
   releaseKey,
@@ -231,22 +231,26 @@ async function collectDrift(
   }
 
   const now = new Date();
-  const reports = bases.map(({ history, base, record }) => ({
-    key: releaseKey(history.status),
-    report: analyzeDrift({
-      release: record.name,
-      namespace: record.namespace,
-      baseRevision: base.revision,
-      baseIsDeployed: base.status === "deployed",
-      objects: record.manifest,
-      namespaced,
-      lookup: live.lookup,
-      hpaTargets,
-      options: context.driftOptions,
-      memo: context.driftCache,
-      revisionVersion: revisionVersion(base),
-    }),
-  }));
+  const reports: { key: string; report: DriftReport }[] = [];
+  for (const [index, { history, base, record }] of bases.entries()) {
+    if (index % 50 === 49) await yieldToEventLoop();
+    reports.push({
+      key: releaseKey(history.status),
+      report: analyzeDrift({
+        release: record.name,
+        namespace: record.namespace,
+        baseRevision: base.revision,
+        baseIsDeployed: base.status === "deployed",
+        objects: record.manifest,
+        namespaced,
+        lookup: live.lookup,
+        hpaTargets,
+        options: context.driftOptions,
+        memo: context.driftCache,
+        revisionVersion: revisionVersion(base),
+      }),
+    });
+  }
   live.forget();
   // Drift the cluster keeps no date for (a deleted object) is dated from when this process first saw it.
   const undated = reports.flatMap(({ key, report }) =>

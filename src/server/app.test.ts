@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
 import request from "supertest";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeRelease } from "../helm/decode.ts";
@@ -74,6 +78,42 @@ describe("HTTP endpoints", () => {
       /helm_release_info\{namespace="apps",release="web",chart="web",chart_version="1.2.3",app_version="4.5.6",storage="secret"\} 1/,
     );
     assert.match(after.text, /helm_drift_exporter_last_scan_timestamp_seconds 1795\d+/);
+  });
+
+  it("serves gzip when asked, as one member that decompresses to the same exposition", async () => {
+    const { app, store } = setup();
+    await store.publish(snapshot());
+    const plain = await request(app).get("/metrics").set("Accept-Encoding", "identity").expect(200);
+    assert.equal(plain.headers["content-encoding"], undefined);
+    // Raw bytes, not supertest: it would decompress them itself.
+    const server = app.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    const zipped = await new Promise<{ headers: http.IncomingHttpHeaders; raw: Buffer }>(
+      (resolve, reject) => {
+        http
+          .get(
+            `http://127.0.0.1:${String(port)}/metrics`,
+            { headers: { "Accept-Encoding": "gzip" } },
+            (response) => {
+              const chunks: Buffer[] = [];
+              response.on("data", (chunk: Buffer) => chunks.push(chunk));
+              response.on("end", () => {
+                resolve({ headers: response.headers, raw: Buffer.concat(chunks) });
+              });
+            },
+          )
+          .on("error", reject);
+      },
+    );
+    server.close();
+    const { headers, raw } = zipped;
+    assert.equal(headers["content-encoding"], "gzip");
+    assert.match(headers.vary ?? "", /Accept-Encoding/);
+    assert.equal(Number(headers["content-length"]), raw.length);
+    assert.ok(raw.length < plain.text.length / 2, "compressed");
+    // gunzipSync checks the CRC-32 and the length in the trailer.
+    assert.equal(gunzipSync(raw).toString("utf8"), plain.text);
   });
 
   it("serves the telemetry path it is configured with", async () => {

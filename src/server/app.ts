@@ -8,7 +8,7 @@ import { toReleaseJson } from "../output/json.ts";
 import { releaseKey } from "../scan/snapshot.ts";
 import { NAME, VERSION } from "../version.ts";
 import { basicAuth } from "./basic-auth.ts";
-import type { SnapshotStore } from "./store.ts";
+import { gzipMetrics, type SnapshotStore } from "./store.ts";
 
 export interface AppOptions {
   readonly store: SnapshotStore;
@@ -35,13 +35,31 @@ export function createApp(options: AppOptions): Express {
     response.type("html").send(landingPage(telemetryPath));
   });
 
-  app.get(telemetryPath, async (_request, response) => {
-    const live = Buffer.from(await registry.metrics(), "utf8");
-    const snapshot = store.current?.metricsBody ?? Buffer.alloc(0);
-    // Two writes of ready bytes: the snapshot's megabytes are never copied per scrape.
-    response.type(registry.contentType).set("Content-Length", String(snapshot.length + live.length));
-    response.write(snapshot);
-    response.end(live);
+  // Scrapes that arrive together share one collection of the live metrics (process stats read
+  // from /proc, API counters): the costliest part of a scrape is done once, not per scraper.
+  let collecting: Promise<Buffer> | undefined;
+  const liveMetrics = () =>
+    (collecting ??= registry
+      .metrics()
+      .then((text) => Buffer.from(text, "utf8"))
+      .finally(() => {
+        collecting = undefined;
+      }));
+
+  app.get(telemetryPath, async (request, response) => {
+    const live = await liveMetrics();
+    const published = store.current;
+    // Ready bytes, written as they are: the snapshot's megabytes are never copied or
+    // compressed again per scrape. Prometheus asks for gzip.
+    const parts =
+      request.acceptsEncodings("gzip", "identity") === "gzip"
+        ? gzipMetrics(published, live)
+        : [published?.metricsBody ?? Buffer.alloc(0), live];
+    response.type(registry.contentType).vary("Accept-Encoding");
+    if (parts.length > 2) response.set("Content-Encoding", "gzip");
+    response.set("Content-Length", String(parts.reduce((total, part) => total + part.length, 0)));
+    for (const part of parts.slice(0, -1)) response.write(part);
+    response.end(parts.at(-1));
   });
 
   app.get("/healthz", (_request, response) => {
