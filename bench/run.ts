@@ -45,7 +45,7 @@ const { values } = parseArgs({
     "warm-scans": { type: "string", default: "3" },
     "scan-interval": { type: "string", default: "15" },
     scrapes: { type: "string", default: "2000" },
-    "scrape-concurrency": { type: "string", default: "8" },
+    "scrape-concurrency": { type: "string", default: "1,2,8" },
     "exporter-dir": { type: "string", default: repoRoot },
     "keep-dir": { type: "boolean", default: false },
   },
@@ -155,14 +155,15 @@ async function measureSize(releases: number, workDir: string): Promise<SizeResul
     });
     let cold: ScanReading;
     const warm: ScanReading[] = [];
-    let scrape: ScrapeResult;
+    const scrapes: ScrapeResult[] = [];
     let exporterReleases: ReleaseJson[];
     let peakRssBytes: number;
     try {
       cold = await exporter.nextScan(15 * 60_000);
       for (let i = 0; i < int("warm-scans"); i++) warm.push(await exporter.nextScan(15 * 60_000));
       log("scraping /metrics");
-      scrape = await exporter.scrape(int("scrapes"), int("scrape-concurrency"));
+      for (const concurrency of values["scrape-concurrency"].split(",").map(Number))
+        scrapes.push(await exporter.scrape(int("scrapes"), concurrency));
       exporterReleases = (JSON.parse(await exporter.get("/api/v1/releases")) as { releases: ReleaseJson[] })
         .releases;
       peakRssBytes = exporter.peakRssBytes();
@@ -185,7 +186,7 @@ async function measureSize(releases: number, workDir: string): Promise<SizeResul
       floor,
       cold,
       warm,
-      scrape,
+      scrapes,
       peakRssBytes,
       kubectlDiff,
       helmDiff,
