@@ -295,8 +295,25 @@ describe("chart", () => {
         ]).catch((error: unknown) => ({ stdout: String(error) }));
         assert.match(stdout, /^no/m, `${ns}: can-i ${verb ?? ""} ${resource ?? ""}`);
       }
-      const { stdout } = await run("kubectl", ["auth", "can-i", "list", "secrets", "-n", apps, as]);
-      assert.match(stdout, /^yes/m);
+      // It lists each collection once and then watches it.
+      for (const [verb, resource] of [
+        ["list", "secrets"],
+        ["watch", "secrets"],
+        ["watch", "configmaps"],
+        ["watch", "jobs.batch"],
+        ["watch", "deployments.apps"],
+      ]) {
+        const { stdout } = await run("kubectl", [
+          "auth",
+          "can-i",
+          verb ?? "",
+          resource ?? "",
+          "-n",
+          apps,
+          as,
+        ]);
+        assert.match(stdout, /^yes/m, `${ns}: can-i ${verb ?? ""} ${resource ?? ""}`);
+      }
     }
   });
 });

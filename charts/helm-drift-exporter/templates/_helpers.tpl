@@ -36,18 +36,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* Read-only rules the exporter always needs: release storage, hook kinds, HPAs. */}}
+{{/* Read-only rules the exporter always needs: release storage, hook kinds, HPAs. Each is listed once, then watched. */}}
 {{- define "hde.baseRules" -}}
 - apiGroups: [""]
   resources: [secrets, configmaps]
-  verbs: [get, list]
+  verbs: [get, list, watch]
 - apiGroups: [""]
   resources: [pods, serviceaccounts]
-  verbs: [list]
+  verbs: [list, watch]
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [list]
+  verbs: [list, watch]
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
-  verbs: [list]
+  verbs: [list, watch]
 {{- end -}}
