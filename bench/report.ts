@@ -31,6 +31,7 @@ const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
 };
+// The table says MB: mebibytes (1024 x 1024 bytes), as RSS is usually read.
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
 
