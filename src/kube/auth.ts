@@ -36,6 +36,9 @@ const text = (entry: Entry | undefined, key: string): string | undefined => {
   return typeof value === "string" && value !== "" ? value : undefined;
 };
 
+const noContext = (name: string) => new Error(`kubeconfig has no context ${JSON.stringify(name)}`);
+const noCluster = () => new Error("no Kubernetes cluster configured (kubeconfig or in-cluster)");
+
 /** The kubeconfig to read: explicit, else $KUBECONFIG, else ~/.kube/config; undefined: in-cluster. */
 function kubeconfigPath(options: ConnectionOptions): string | undefined {
   if (options.kubeconfig) return options.kubeconfig;
@@ -60,7 +63,7 @@ export async function loadAuth(options: ConnectionOptions): Promise<Auth> {
   const contextName = options.context ?? text(config, "current-context");
   const context = named("contexts", contextName)?.context;
   if (options.context && !isEntry(context)) {
-    throw new Error(`kubeconfig has no context ${JSON.stringify(options.context)}`);
+    throw noContext(options.context);
   }
   const contextEntry = isEntry(context) ? context : undefined;
   const cluster = named("clusters", text(contextEntry, "cluster"))?.cluster;
@@ -68,7 +71,7 @@ export async function loadAuth(options: ConnectionOptions): Promise<Auth> {
   const clusterEntry = isEntry(cluster) ? cluster : undefined;
   const userEntry = isEntry(user) ? user : {};
   const server = text(clusterEntry, "server");
-  if (!server) throw new Error("no Kubernetes cluster configured (kubeconfig or in-cluster)");
+  if (!server) throw noCluster();
   if (
     userEntry.exec !== undefined ||
     userEntry["auth-provider"] !== undefined ||
@@ -109,8 +112,8 @@ function inCluster(options: ConnectionOptions): Auth {
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT;
   if (!host || !port || !existsSync(path.join(SERVICE_ACCOUNT, "token"))) {
-    if (options.context) throw new Error(`kubeconfig has no context ${JSON.stringify(options.context)}`);
-    throw new Error("no Kubernetes cluster configured (kubeconfig or in-cluster)");
+    if (options.context) throw noContext(options.context);
+    throw noCluster();
   }
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return staticAuth(
@@ -159,11 +162,11 @@ async function clientNodeAuth(options: ConnectionOptions): Promise<Auth> {
   else kc.loadFromDefault();
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
-      throw new Error(`kubeconfig has no context ${JSON.stringify(options.context)}`);
+      throw noContext(options.context);
     }
     kc.setCurrentContext(options.context);
   }
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("no Kubernetes cluster configured (kubeconfig or in-cluster)");
+  if (!cluster) throw noCluster();
   return { server: cluster.server, apply: (requestOptions) => kc.applyToHTTPSOptions(requestOptions) };
 }

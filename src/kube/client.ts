@@ -83,6 +83,11 @@ export interface ObjectMeta {
   readonly finalizers?: readonly string[];
 }
 
+/** uid/resourceVersion: changes whenever the object does, and differs for a recreated one. */
+export function objectVersion(metadata: { readonly uid: string; readonly resourceVersion: string }): string {
+  return `${metadata.uid}/${metadata.resourceVersion}`;
+}
+
 export interface KubeObject {
   readonly apiVersion?: string;
   readonly kind?: string;

@@ -9,7 +9,13 @@
  * connection lost, version too old) leaves its collection stale: the next scan lists it
  * again and, if that fails too, reports the error, never the old contents as current.
  */
-import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from "../kube/client.ts";
+import {
+  KubeApiError,
+  objectVersion,
+  type KubeClient,
+  type KubeObject,
+  type WatchEvent,
+} from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 
 export interface CollectionSpec<T> {
@@ -227,7 +233,7 @@ export class Collections {
     const object = await this.client.get<T>(path, resource, signal);
     if (version !== undefined && this.options.watch)
       this.fetchedNow.set(path, {
-        version: `${object.metadata.uid}/${object.metadata.resourceVersion}`,
+        version: objectVersion(object.metadata),
         object,
       });
     return object;

@@ -12,7 +12,7 @@
  */
 import type { ClusterObject } from "../analysis/hooks.ts";
 import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift/drift.ts";
-import { KubeApiError, type KubeObject } from "../kube/client.ts";
+import { KubeApiError, objectVersion, type KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../scan/pool.ts";
 import { isObject } from "../analysis/drift/merge-keys.ts";
 import type { Collections } from "./collections.ts";
@@ -111,7 +111,7 @@ export async function readLiveObjects(
     const apiVersion = kindRefs[0]?.apiVersion ?? "";
     const listed = new Map<string, KeptObject>();
     const keep = (item: KubeObject): KeptObject => ({
-      version: `${item.metadata.uid}/${item.metadata.resourceVersion}`,
+      version: objectVersion(item.metadata),
       text: JSON.stringify(comparable(item, helmManagers)),
       summary: toClusterObject(item, apiVersion, info.kind),
     });
@@ -181,7 +181,7 @@ export async function readLiveObjects(
       );
       results.set(refKey(ref), {
         state: "found",
-        version: `${object.metadata.uid}/${object.metadata.resourceVersion}`,
+        version: objectVersion(object.metadata),
         object,
       });
     } catch (error) {
@@ -255,7 +255,7 @@ async function readPresence(
         path,
         resource: info.resource,
         metadataOnly: true,
-        keep: (item) => `${item.metadata.uid}/${item.metadata.resourceVersion}`,
+        keep: (item) => objectVersion(item.metadata),
       },
       signal,
     );

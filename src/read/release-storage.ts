@@ -7,7 +7,13 @@
  */
 import { decodeBase64, decodeRelease, type DecodeLimits, type DecodeResult } from "../helm/decode.ts";
 import { isReleaseStatus, type ReleaseStatus, type StorageDriver } from "../helm/release.ts";
-import { KubeApiError, type KubeClient, type KubeObject, type ObjectMeta } from "../kube/client.ts";
+import {
+  KubeApiError,
+  objectVersion,
+  type KubeClient,
+  type KubeObject,
+  type ObjectMeta,
+} from "../kube/client.ts";
 import type { Collections } from "./collections.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
 
@@ -127,7 +133,7 @@ export class RevisionReader {
   }
 
   async read(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
-    const key = `${ref.uid}/${ref.resourceVersion}`;
+    const key = objectVersion(ref);
     const cached = this.cache.get(key);
     if (cached) return cached;
     let result: DecodeResult;
@@ -150,7 +156,7 @@ export class RevisionReader {
 
   /** Drops cache entries of revisions that no longer exist (or changed). */
   retain(refs: readonly RevisionRef[]): void {
-    const live = new Set(refs.map((ref) => `${ref.uid}/${ref.resourceVersion}`));
+    const live = new Set(refs.map(objectVersion));
     for (const key of this.cache.keys()) if (!live.has(key)) this.cache.delete(key);
   }
 

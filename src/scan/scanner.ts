@@ -15,7 +15,7 @@ import {
 } from "../analysis/drift/drift.ts";
 import { analyzeStatus, type StatusReport } from "../analysis/status.ts";
 import type { ManifestObject, ReleaseRecord } from "../helm/release.ts";
-import type { KubeClient } from "../kube/client.ts";
+import { objectVersion, type KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Collections } from "../read/collections.ts";
 import type { Discovery } from "../read/discovery.ts";
@@ -201,7 +201,7 @@ async function collectDrift(
     record.manifest.map((object) => {
       const ref = resourceRef(object, record.namespace, namespaced(object.apiVersion, object.kind));
       const versions = revisionsOf.get(refKey(ref)) ?? [];
-      versions.push(revisionVersion(base));
+      versions.push(objectVersion(base));
       revisionsOf.set(refKey(ref), versions);
       return ref;
     }),
@@ -247,7 +247,7 @@ async function collectDrift(
         hpaTargets,
         options: context.driftOptions,
         memo: context.driftCache,
-        revisionVersion: revisionVersion(base),
+        revisionVersion: objectVersion(base),
       }),
     });
   }
@@ -262,10 +262,6 @@ async function collectDrift(
   for (const { key, report } of reports)
     outcomes.set(key, { drift: dateDrift(report, (resource) => firstSeen(memoryKey(key, resource))) });
   return { outcomes, listed: live.listed };
-}
-
-function revisionVersion(ref: RevisionRef): string {
-  return `${ref.uid}/${ref.resourceVersion}`;
 }
 
 /** The revisions an analysis reads: the latest and the one Helm believes is live. */

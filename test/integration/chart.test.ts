@@ -276,6 +276,13 @@ describe("chart", () => {
     // The identity can read but never write.
     for (const ns of [clusterNs, namespacedNs]) {
       const as = `--as=system:serviceaccount:${ns}:hde-helm-drift-exporter`;
+      // `can-i` exits 1 when the answer is no: its output is the answer either way.
+      const canI = async (verb: string, resource: string) =>
+        (
+          await run("kubectl", ["auth", "can-i", verb, resource, "-n", apps, as]).catch((error: unknown) => ({
+            stdout: String(error),
+          }))
+        ).stdout;
       for (const [verb, resource] of [
         ["create", "secrets"],
         ["update", "deployments.apps"],
@@ -284,16 +291,11 @@ describe("chart", () => {
         ["create", "pods/exec"],
         ["deletecollection", "jobs.batch"],
       ]) {
-        const { stdout } = await run("kubectl", [
-          "auth",
-          "can-i",
-          verb ?? "",
-          resource ?? "",
-          "-n",
-          apps,
-          as,
-        ]).catch((error: unknown) => ({ stdout: String(error) }));
-        assert.match(stdout, /^no/m, `${ns}: can-i ${verb ?? ""} ${resource ?? ""}`);
+        assert.match(
+          await canI(verb ?? "", resource ?? ""),
+          /^no/m,
+          `${ns}: can-i ${verb ?? ""} ${resource ?? ""}`,
+        );
       }
       // It lists each collection once and then watches it.
       for (const [verb, resource] of [
@@ -303,16 +305,11 @@ describe("chart", () => {
         ["watch", "jobs.batch"],
         ["watch", "deployments.apps"],
       ]) {
-        const { stdout } = await run("kubectl", [
-          "auth",
-          "can-i",
-          verb ?? "",
-          resource ?? "",
-          "-n",
-          apps,
-          as,
-        ]);
-        assert.match(stdout, /^yes/m, `${ns}: can-i ${verb ?? ""} ${resource ?? ""}`);
+        assert.match(
+          await canI(verb ?? "", resource ?? ""),
+          /^yes/m,
+          `${ns}: can-i ${verb ?? ""} ${resource ?? ""}`,
+        );
       }
     }
   });
