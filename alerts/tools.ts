@@ -47,7 +47,8 @@ export async function promtool(args: string[], cwd = alertsDir): Promise<ToolRes
   }
 }
 
-const KEYWORDS = new Set([
+/** PromQL words that look like metric names: operators, modifiers and the float literals. */
+export const PROMQL_KEYWORDS: ReadonlySet<string> = new Set([
   "and",
   "or",
   "unless",
@@ -76,19 +77,10 @@ export function metricNames(expr: string): string[] {
   const names = new Set<string>();
   for (const match of stripped.matchAll(/(?<![\w:.])([a-zA-Z_:][\w:]*)(\s*\()?/g)) {
     const [, name, call] = match;
-    if (name === undefined || call !== undefined || KEYWORDS.has(name.toLowerCase())) continue;
+    if (name === undefined || call !== undefined || PROMQL_KEYWORDS.has(name.toLowerCase())) continue;
     names.add(name);
   }
   return [...names].sort();
-}
-
-/** Metric names in the tables of docs/metrics.md (rows starting `| \`name\` |`). */
-export function documentedMetrics(markdown: string): Set<string> {
-  const names = new Set<string>();
-  for (const match of markdown.matchAll(/^\|\s*`([a-zA-Z_:][\w:]*)`\s*\|/gm)) {
-    if (match[1] !== undefined) names.add(match[1]);
-  }
-  return names;
 }
 
 /** GitHub's heading anchors of a Markdown document (outside fenced code). */

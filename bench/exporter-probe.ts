@@ -10,29 +10,8 @@ import http from "node:http";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { gunzipSync } from "node:zlib";
+import { parseExposition, type Sample } from "../src/testing/metrics-text.ts";
 import { freePort } from "../test/support/processes.ts";
-
-export interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-/** Parses Prometheus text exposition: enough for the exporter's own counters and gauges. */
-export function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  const line = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
-  const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-  for (const row of text.split("\n")) {
-    if (row.startsWith("#")) continue;
-    const match = line.exec(row);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const [, key = "", value = ""] of (match[2] ?? "").matchAll(label)) labels[key] = value;
-    samples.push({ name: match[1] ?? "", labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
 const sum = (
   samples: readonly Sample[],
@@ -188,7 +167,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     return Number(kb ?? 0) * 1024;
   };
 
-  const read = async () => parseMetrics(await get("/metrics"));
+  const read = async () => parseExposition(await get("/metrics"));
   const scansDone = (samples: readonly Sample[]) =>
     sum(samples, "helm_drift_exporter_scans_total", (l) => l.result !== "skipped");
 

@@ -18,25 +18,14 @@ import { promisify, stripVTControlCharacters } from "node:util";
 import { parse } from "yaml";
 import { RUNTIME_METRIC_PREFIXES } from "../src/metrics/catalog.ts";
 import { SelfMetrics } from "../src/metrics/self-metrics.ts";
+import { PROMQL_KEYWORDS } from "../alerts/tools.ts";
+import { documentedMetrics } from "../src/testing/metrics-text.ts";
 import { DATASOURCE, dashboards, grafanaDir, render, TITLE_PREFIX } from "./generate.ts";
 
 const root = path.dirname(grafanaDir);
 
 // ---------------------------------------------------------------------------------------------
 // What queries may use
-
-/** Metric name -> label names, from the table rows "| `name` | type | `label`, ... |". */
-function documentedMetrics(): Map<string, Set<string>> {
-  const docs = readFileSync(path.join(root, "docs", "metrics.md"), "utf8");
-  const metrics = new Map<string, Set<string>>();
-  for (const line of docs.split("\n")) {
-    const cells = line.split("|").map((cell) => cell.trim());
-    const name = /^`([a-z_:]+)`$/.exec(cells[1] ?? "")?.[1];
-    if (!name) continue;
-    metrics.set(name, new Set([...(cells[3] ?? "").matchAll(/`([a-z_]+)`/g)].map((m) => m[1] ?? "")));
-  }
-  return metrics;
-}
 
 /** Names of the recording rules in alerts/*.rules.yaml, if any. */
 function recordingRules(): Set<string> {
@@ -72,21 +61,6 @@ interface Selector {
   matchers: Map<string, { op: string; value: string }>;
 }
 
-const KEYWORDS = new Set([
-  "and",
-  "or",
-  "unless",
-  "bool",
-  "offset",
-  "by",
-  "without",
-  "on",
-  "ignoring",
-  "group_left",
-  "group_right",
-  "inf",
-  "nan",
-]);
 const GROUPING = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g;
 
 function selectors(expr: string): Selector[] {
@@ -111,7 +85,7 @@ function bareMetrics(expr: string): string[] {
   const names: string[] = [];
   for (const m of rest.matchAll(/(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)) {
     const name = m[1] ?? "";
-    if (m[2] !== undefined || KEYWORDS.has(name)) continue;
+    if (m[2] !== undefined || PROMQL_KEYWORDS.has(name)) continue;
     names.push(name);
   }
   return names;
@@ -328,7 +302,11 @@ describe("grafana dashboards", () => {
 
       it("queries documented metrics only, filtered by job, instance, namespace and release", async () => {
         const known = {
-          documented: documentedMetrics(),
+          documented: new Map(
+            [...documentedMetrics(readFileSync(path.join(root, "docs", "metrics.md"), "utf8"))].map(
+              ([name, metric]) => [name, new Set(metric.labels)],
+            ),
+          ),
           recorded: recordingRules(),
           runtime: await runtimeMetrics(),
         };

@@ -8,41 +8,24 @@ import { freezeSnapshot } from "../scan/snapshot.ts";
 import { ALL_METRICS, RUNTIME_METRIC_PREFIXES } from "./catalog.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { renderSnapshot } from "./snapshot-metrics.ts";
-
-interface DocumentedMetric {
-  readonly type: string;
-  readonly labels: string[];
-}
-
-function documentedMetrics(): Map<string, DocumentedMetric> {
-  const docs = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8");
-  const metrics = new Map<string, DocumentedMetric>();
-  for (const line of docs.split("\n")) {
-    const cells = line.split("|").map((cell) => cell.trim());
-    const name = /^`([a-z_]+)`$/.exec(cells[1] ?? "")?.[1];
-    if (!name) continue;
-    const labels = [...(cells[3] ?? "").matchAll(/`([a-z_]+)`/g)].map((match) => match[1] ?? "");
-    metrics.set(name, { type: cells[2] ?? "", labels });
-  }
-  return metrics;
-}
+import { documentedMetrics, parseExposition } from "../testing/metrics-text.ts";
 
 /** Metric names and label names in Prometheus exposition text. */
 function exposed(text: string): Map<string, Set<string>> {
   const names = new Map<string, Set<string>>();
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? /.exec(line);
-    if (!match?.[1]) continue;
-    const labels = [...(match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)].map((m) => m[1] ?? "");
-    const name = match[1].replace(/_(bucket|sum|count)$/, "");
-    names.set(name, new Set([...(names.get(name) ?? []), ...labels.filter((l) => l !== "le")]));
+  for (const sample of parseExposition(text)) {
+    const name = sample.name.replace(/_(bucket|sum|count)$/, "");
+    const labels = Object.keys(sample.labels).filter((label) => label !== "le");
+    names.set(name, new Set([...(names.get(name) ?? []), ...labels]));
   }
   return names;
 }
 
 describe("metric catalogue", () => {
   it("docs/metrics.md documents every metric with its type and labels, and nothing else", () => {
-    const documented = documentedMetrics();
+    const documented = documentedMetrics(
+      readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8"),
+    );
     for (const metric of ALL_METRICS) {
       const doc = documented.get(metric.name);
       assert.ok(doc, `${metric.name} is not documented in docs/metrics.md`);
