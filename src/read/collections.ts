@@ -204,6 +204,18 @@ export class Collections {
     return this.collection(spec).current(signal);
   }
 
+  /** Reads one spec at several paths (a kind in each scanned namespace): their union, by namespace/name. */
+  async readPaths<T>(
+    paths: readonly string[],
+    spec: Omit<CollectionSpec<T>, "path">,
+    signal?: AbortSignal,
+  ): Promise<ReadonlyMap<string, T>> {
+    const union = new Map<string, T>();
+    for (const path of paths)
+      for (const [key, value] of await this.read({ ...spec, path }, signal)) union.set(key, value);
+    return union;
+  }
+
   collection<T>(spec: CollectionSpec<T>): WatchedCollection<T> {
     const key = specKey(spec);
     this.used.add(key);

@@ -63,19 +63,12 @@ export async function readHookObjects(
       return undefined;
     };
     try {
-      for (const path of paths) {
-        const kept = await collections.read(
-          {
-            purpose: `hooks ${apiVersion}`,
-            path,
-            resource: info.resource,
-            metadataOnly: kind !== "Job",
-            keep,
-          },
-          signal,
-        );
-        for (const { hook, object } of kept.values()) (hook ? objects : releaseObjects).push(object);
-      }
+      const kept = await collections.readPaths(
+        paths,
+        { purpose: `hooks ${apiVersion}`, resource: info.resource, metadataOnly: kind !== "Job", keep },
+        signal,
+      );
+      for (const { hook, object } of kept.values()) (hook ? objects : releaseObjects).push(object);
     } catch (error) {
       if (signal?.aborted) throw error;
       errors.push(

@@ -22,18 +22,16 @@ export async function readHpaTargets(
     if (target) targets.add(target);
   }
   try {
-    for (const path of collectionPaths(scope, "autoscaling", "v2", "horizontalpodautoscalers")) {
-      const kept = await collections.read(
-        {
-          purpose: "hpa",
-          path,
-          resource: "horizontalpodautoscalers",
-          keep: (hpa) => targetKey(hpa.metadata.namespace ?? "", hpa.spec),
-        },
-        signal,
-      );
-      for (const target of kept.values()) targets.add(target);
-    }
+    const kept = await collections.readPaths(
+      collectionPaths(scope, "autoscaling", "v2", "horizontalpodautoscalers"),
+      {
+        purpose: "hpa",
+        resource: "horizontalpodautoscalers",
+        keep: (hpa) => targetKey(hpa.metadata.namespace ?? "", hpa.spec),
+      },
+      signal,
+    );
+    for (const target of kept.values()) targets.add(target);
   } catch (error) {
     if (signal?.aborted) throw error;
     // Not readable: the declared HPAs above still count.

@@ -109,29 +109,24 @@ export async function readLiveObjects(
   const allListed: ClusterObject[] = [];
   await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
     const apiVersion = kindRefs[0]?.apiVersion ?? "";
-    const listed = new Map<string, KeptObject>();
+    let listed: ReadonlyMap<string, KeptObject>;
     const keep = (item: KubeObject): KeptObject => ({
       version: objectVersion(item.metadata),
       text: JSON.stringify(comparable(item, helmManagers)),
       summary: toClusterObject(item, apiVersion, info.kind),
     });
     try {
-      for (const path of listPaths(info, scope, kindRefs)) {
-        const kept = await collections.read(
-          {
-            purpose: `drift ${apiVersion}`,
-            path,
-            resource: info.resource,
-            labelSelector: HELM_MANAGED_SELECTOR,
-            keep,
-          },
-          signal,
-        );
-        for (const [key, object] of kept) {
-          listed.set(key, object);
-          allListed.push(object.summary);
-        }
-      }
+      listed = await collections.readPaths(
+        listPaths(info, scope, kindRefs),
+        {
+          purpose: `drift ${apiVersion}`,
+          resource: info.resource,
+          labelSelector: HELM_MANAGED_SELECTOR,
+          keep,
+        },
+        signal,
+      );
+      for (const object of listed.values()) allListed.push(object.summary);
     } catch (error) {
       if (signal?.aborted) throw error;
       const unchecked = uncheckedFrom(error, `list ${info.resource}`);
@@ -159,7 +154,16 @@ export async function readLiveObjects(
     // while such objects exist; each unlabelled object is then read again only when it changed.
     let present: ReadonlyMap<string, string> | undefined;
     try {
-      present = await readPresence(collections, info, scope, kindRefs, signal);
+      present = await collections.readPaths(
+        listPaths(info, scope, kindRefs),
+        {
+          purpose: "presence",
+          resource: info.resource,
+          metadataOnly: true,
+          keep: (item) => objectVersion(item.metadata),
+        },
+        signal,
+      );
     } catch (error) {
       if (signal?.aborted) throw error;
       // Without the names, ask for each object.
@@ -237,31 +241,6 @@ function uncheckedFrom(error: unknown, what: string): Unchecked {
     reason: "error",
     message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
   };
-}
-
-/** Names and versions (uid/resourceVersion) of every object of a kind, metadata-only. */
-async function readPresence(
-  collections: Collections,
-  info: ResourceInfo,
-  scope: NamespaceScope,
-  refs: readonly ResourceRef[],
-  signal: AbortSignal | undefined,
-): Promise<ReadonlyMap<string, string>> {
-  const present = new Map<string, string>();
-  for (const path of listPaths(info, scope, refs)) {
-    const kept = await collections.read(
-      {
-        purpose: "presence",
-        path,
-        resource: info.resource,
-        metadataOnly: true,
-        keep: (item) => objectVersion(item.metadata),
-      },
-      signal,
-    );
-    for (const [key, version] of kept) present.set(key, version);
-  }
-  return present;
 }
 
 /** Cluster-wide when the scan covers all namespaces, else one list per namespace actually used. */
