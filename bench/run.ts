@@ -21,6 +21,7 @@ import { Discovery } from "../src/read/discovery.ts";
 import { apiBase } from "../src/read/namespaces.ts";
 import { listRevisions, RevisionReader } from "../src/read/release-storage.ts";
 import { Collections } from "../src/read/collections.ts";
+import { HELM_MANAGED_SELECTOR } from "../src/read/live-objects.ts";
 import { repoRoot } from "../test/cluster/binaries.ts";
 import { clusterEnv, type ClusterInfo } from "../test/cluster/cluster-info.ts";
 import { startCluster, stopCluster } from "../test/cluster/control.ts";
@@ -73,10 +74,12 @@ function sampleOf<T extends { drifted: boolean; failed: boolean }>(items: readon
   return [...fromMarked, ...fromRest];
 }
 
-/** The collections a minimal tool must list: every kind the releases use (Helm label), and the release Secrets. */
-async function floorCollections(
-  info: ClusterInfo,
-): Promise<{ collections: Collection[]; selector: Map<string, string> }> {
+/**
+ * The collections a minimal tool must list, each with its label selector: every kind the
+ * releases use (Helm label), and the release Secrets. resourceVersion=0: served whole from
+ * the apiserver's cache, the cheapest read there is.
+ */
+async function floorCollections(info: ClusterInfo): Promise<(Collection & { readonly selector: string })[]> {
   const client = await KubeClient.connect({ kubeconfig: info.kubeconfig });
   const collections = new Collections(client, { watch: false });
   try {
@@ -84,27 +87,24 @@ async function floorCollections(
     await discovery.ensureFresh();
     const listing = await listRevisions(collections, { include: [], exclude: [] });
     const reader = new RevisionReader(client, DEFAULT_DECODE_LIMITS);
-    const kinds = new Map<string, Collection>();
     // One release's deployed record names the kinds every release uses (all are the same chart).
     const deployed = listing.revisions.find((ref) => ref.status === "deployed");
     if (!deployed) throw new Error("no deployed release to learn the kinds from");
     const decoded = await reader.read(deployed);
     if (!decoded.ok) throw new Error(`cannot decode ${deployed.objectName}: ${decoded.message}`);
+    const kinds = new Map<string, Collection & { selector: string }>();
     for (const object of decoded.record.manifest) {
       const resource = discovery.resolve(object.apiVersion, object.kind);
       if (!resource) continue;
-      const base = apiBase(resource.group, resource.version);
-      kinds.set(base + resource.resource, {
-        path: `${base}/${resource.resource}`,
-        resource: resource.resource,
-      });
+      const path = `${apiBase(resource.group, resource.version)}/${resource.resource}?resourceVersion=0`;
+      kinds.set(path, { path, resource: resource.resource, selector: HELM_MANAGED_SELECTOR });
     }
-    const selector = new Map<string, string>();
-    for (const collection of kinds.values())
-      selector.set(collection.path, "app.kubernetes.io/managed-by=Helm");
-    const secrets = { path: "/api/v1/secrets", resource: "secrets" };
-    selector.set(secrets.path, "owner=helm");
-    return { collections: [...kinds.values(), secrets], selector };
+    const secrets = {
+      path: "/api/v1/secrets?resourceVersion=0",
+      resource: "secrets",
+      selector: "owner=helm",
+    };
+    return [...kinds.values(), secrets];
   } finally {
     collections.close();
     client.close();
@@ -137,14 +137,13 @@ async function measureSize(releases: number, workDir: string): Promise<SizeResul
       `populated ${String(populated.objects)} objects, ${String(populated.releaseSecrets)} release Secrets in ${populated.seconds.toFixed(1)} s`,
     );
 
-    const { collections, selector } = await floorCollections(info);
+    const collections = await floorCollections(info);
+    const selectors = new Map(collections.map((c) => [c.path, c.selector]));
     const baselineEnv = { kubeconfig: info.kubeconfig, env };
     log("floor: raw LISTs with kubectl get --raw");
-    const floor: FloorResult = await measureFloor(
-      baselineEnv,
-      collections.map((c) => ({ ...c, path: `${c.path}?resourceVersion=0` })),
-      { labelSelector: (c) => selector.get(c.path.split("?")[0] ?? "") },
-    );
+    const floor: FloorResult = await measureFloor(baselineEnv, collections, {
+      labelSelector: (c) => selectors.get(c.path),
+    });
 
     log("exporter: cold scan, then warm scans of the unchanged cluster");
     const exporter = await startExporter({
