@@ -27,7 +27,11 @@ export interface CollectionSpec<T> {
   readonly fieldSelector?: string;
   /** List and watch PartialObjectMetadata: names, labels and annotations, never data. */
   readonly metadataOnly?: boolean;
-  /** What to keep of an object; undefined drops it. */
+  /**
+   * What to keep of an object; undefined drops it. Kept as long as the collection watches:
+   * make it at module level, since a closure made inside a scan keeps that scan's whole
+   * scope alive with it.
+   */
   readonly keep: (object: KubeObject) => T | undefined;
 }
 

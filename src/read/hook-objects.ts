@@ -35,6 +35,21 @@ interface Kept {
   readonly object: ClusterObject;
 }
 
+/** Module level: a collection keeps its `keep`, and a closure made in a scan would keep that scan. */
+function keepHookObject(scope: NamespaceScope, apiVersion: string, kind: string) {
+  return (item: KubeObject): Kept | undefined => {
+    const annotations = item.metadata.annotations ?? {};
+    // A cluster-scoped hook names no namespace: judged only when the scan covers them all.
+    if (item.metadata.namespace ? !inScope(scope, item.metadata.namespace) : scope.include.length > 0)
+      return undefined;
+    if (annotations[HOOK_ANNOTATION] !== undefined)
+      return { hook: true, object: toClusterObject(item, apiVersion, kind) };
+    if (annotations[RELEASE_NAME_ANNOTATION] !== undefined)
+      return { hook: false, object: toClusterObject(item, apiVersion, kind) };
+    return undefined;
+  };
+}
+
 export async function readHookObjects(
   collections: Collections,
   discovery: Discovery,
@@ -51,21 +66,15 @@ export async function readHookObjects(
     const info = discovery.resolve(apiVersion, kind);
     if (!info) return; // not served: no such hook objects can exist
     const paths = collectionPaths(scope, info.group, info.version, info.resource, info.namespaced);
-    const keep = (item: KubeObject): Kept | undefined => {
-      const annotations = item.metadata.annotations ?? {};
-      // A cluster-scoped hook names no namespace: judged only when the scan covers them all.
-      if (item.metadata.namespace ? !inScope(scope, item.metadata.namespace) : scope.include.length > 0)
-        return undefined;
-      if (annotations[HOOK_ANNOTATION] !== undefined)
-        return { hook: true, object: toClusterObject(item, apiVersion, kind) };
-      if (annotations[RELEASE_NAME_ANNOTATION] !== undefined)
-        return { hook: false, object: toClusterObject(item, apiVersion, kind) };
-      return undefined;
-    };
     try {
       const kept = await collections.readPaths(
         paths,
-        { purpose: `hooks ${apiVersion}`, resource: info.resource, metadataOnly: kind !== "Job", keep },
+        {
+          purpose: `hooks ${apiVersion}`,
+          resource: info.resource,
+          metadataOnly: kind !== "Job",
+          keep: keepHookObject(scope, apiVersion, kind),
+        },
         signal,
       );
       for (const { hook, object } of kept.values()) (hook ? objects : releaseObjects).push(object);

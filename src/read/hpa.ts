@@ -6,6 +6,7 @@
 import { groupOf, hpaTargetKey } from "../analysis/drift/drift.ts";
 import { isObject } from "../analysis/drift/merge-keys.ts";
 import type { ManifestObject } from "../helm/release.ts";
+import type { KubeObject } from "../kube/client.ts";
 import type { Collections } from "./collections.ts";
 import { collectionPaths, type NamespaceScope } from "./namespaces.ts";
 
@@ -27,7 +28,7 @@ export async function readHpaTargets(
       {
         purpose: "hpa",
         resource: "horizontalpodautoscalers",
-        keep: (hpa) => targetKey(hpa.metadata.namespace ?? "", hpa.spec),
+        keep: keepTarget,
       },
       signal,
     );
@@ -38,6 +39,9 @@ export async function readHpaTargets(
   }
   return targets;
 }
+
+/** Module level: a collection keeps its `keep`, and a closure made in a scan would keep that scan. */
+const keepTarget = (hpa: KubeObject): string | undefined => targetKey(hpa.metadata.namespace ?? "", hpa.spec);
 
 function targetKey(namespace: string, spec: unknown): string | undefined {
   const target = isObject(spec) ? spec.scaleTargetRef : undefined;

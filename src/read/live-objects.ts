@@ -62,18 +62,40 @@ interface KeptObject {
   readonly summary: ClusterObject;
 }
 
-/** A found object, parsed from its text only when the analysis reads it. */
-export function foundObject(version: string, text: string): LiveLookup {
-  let parsed: Readonly<Record<string, unknown>> | undefined;
-  return {
-    state: "found",
-    version,
-    get object() {
-      parsed ??= JSON.parse(text) as Readonly<Record<string, unknown>>;
-      return parsed;
-    },
-  };
+/**
+ * A found object, parsed from its text each time the analysis reads it (once per object).
+ * The parsed copy is not kept: a thousand releases' parsed objects alive together until the
+ * scan ends were its peak memory.
+ */
+export class LiveCopy {
+  readonly state = "found";
+  readonly version: string;
+  private readonly text: string;
+
+  constructor(version: string, text: string) {
+    this.version = version;
+    this.text = text;
+  }
+
+  get object(): Readonly<Record<string, unknown>> {
+    return JSON.parse(this.text) as Readonly<Record<string, unknown>>;
+  }
 }
+
+/*
+ * A collection keeps its `keep` function as long as it watches, so these are made at module
+ * level: a closure made inside a scan holds that scan's whole scope (every object it read
+ * and compared) for the life of the process.
+ */
+function keepComparable(apiVersion: string, kind: string, helmManagers: readonly string[]) {
+  return (item: KubeObject): KeptObject => ({
+    version: objectVersion(item.metadata),
+    text: JSON.stringify(comparable(item, helmManagers)),
+    summary: toClusterObject(item, apiVersion, kind),
+  });
+}
+
+const keepVersion = (item: KubeObject): string => objectVersion(item.metadata);
 
 export async function readLiveObjects(
   collections: Collections,
@@ -110,11 +132,6 @@ export async function readLiveObjects(
   await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
     const apiVersion = kindRefs[0]?.apiVersion ?? "";
     let listed: ReadonlyMap<string, KeptObject>;
-    const keep = (item: KubeObject): KeptObject => ({
-      version: objectVersion(item.metadata),
-      text: JSON.stringify(comparable(item, helmManagers)),
-      summary: toClusterObject(item, apiVersion, info.kind),
-    });
     try {
       listed = await collections.readPaths(
         listPaths(info, scope, kindRefs),
@@ -122,7 +139,7 @@ export async function readLiveObjects(
           purpose: `drift ${apiVersion}`,
           resource: info.resource,
           labelSelector: HELM_MANAGED_SELECTOR,
-          keep,
+          keep: keepComparable(apiVersion, info.kind, helmManagers),
         },
         signal,
       );
@@ -143,7 +160,7 @@ export async function readLiveObjects(
       const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
       if (!object) unresolved.push(ref);
       else if (object.text !== undefined) {
-        results.set(refKey(ref), foundObject(object.version, object.text));
+        results.set(refKey(ref), new LiveCopy(object.version, object.text));
         compared.push(object);
       } else if (needsObject(ref, object.version)) toGet.push({ ref, info });
       else results.set(refKey(ref), knownUnchanged(object.version, ref));
@@ -160,7 +177,7 @@ export async function readLiveObjects(
           purpose: "presence",
           resource: info.resource,
           metadataOnly: true,
-          keep: (item) => objectVersion(item.metadata),
+          keep: keepVersion,
         },
         signal,
       );

@@ -69,7 +69,7 @@ export async function listRevisions(
             labelSelector: "owner=helm",
             ...(fieldSelector && { fieldSelector }),
             metadataOnly: true,
-            keep: (item) => revisionRef(driver, item.metadata),
+            keep: KEEP_REVISION_REF[driver],
           },
           signal,
         );
@@ -86,6 +86,12 @@ export async function listRevisions(
   }
   return { revisions, errors };
 }
+
+/** Module level: a collection keeps its `keep`, and a closure made in a scan would keep that scan. */
+const KEEP_REVISION_REF: Record<StorageDriver, (item: KubeObject) => RevisionRef | undefined> = {
+  secret: (item) => revisionRef("secret", item.metadata),
+  configmap: (item) => revisionRef("configmap", item.metadata),
+};
 
 function revisionRef(storage: StorageDriver, metadata: ObjectMeta): RevisionRef | undefined {
   const labels = metadata.labels ?? {};

@@ -7,10 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import v8 from "node:v8";
 import { DEFAULT_DECODE_LIMITS } from "../../src/helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../../src/kube/client.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { Collections } from "../../src/read/collections.ts";
+import { LiveCopy } from "../../src/read/live-objects.ts";
 import { RevisionReader } from "../../src/read/release-storage.ts";
 import { DriftCache } from "../../src/scan/drift-cache.ts";
 import { scan } from "../../src/scan/scanner.ts";
@@ -118,6 +120,8 @@ describe("scan cost", () => {
         "an unchanged cluster costs one list per kind, no GET",
       );
       assert.equal(reader.decodeCount, 2, "nothing decoded twice");
+      // Collections outlive scans; nothing a scan read for its comparison may outlive it.
+      assert.equal(v8.queryObjects(LiveCopy, { format: "count" }), 0, "no live copy outlives its scan");
 
       await failUpgrade("v3", "a", ns);
       const changed = await scan(context);
@@ -146,6 +150,7 @@ describe("scan cost", () => {
       assert.deepEqual(warm.releases, cold.releases);
       assert.deepEqual(counter.take(), [], "an unchanged cluster costs no request");
       assert.equal(reader.decodeCount, 2, "nothing decoded twice");
+      assert.equal(v8.queryObjects(LiveCopy, { format: "count" }), 0, "no live copy outlives its scan");
 
       // The server ends each watch after its timeout (2 s here): it resumes where it was, with no new list.
       await new Promise((resolve) => setTimeout(resolve, 5000));
