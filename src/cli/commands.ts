@@ -3,78 +3,35 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { ConfigError, resolveConfig, type Config } from "../config/config.ts";
-import { KubeClient } from "../kube/client.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
-import { RevisionReader } from "../read/release-storage.ts";
-import { Collections } from "../read/collections.ts";
-import { Discovery } from "../read/discovery.ts";
-import { DriftCache } from "../scan/drift-cache.ts";
-import { DriftMemory } from "../scan/drift-memory.ts";
-import { ScanLoop } from "../scan/loop.ts";
-import { scan } from "../scan/scanner.ts";
+import { connectScanner } from "../scan/connect.ts";
+import { startScannerThread } from "../scan/scanner-thread.ts";
 import { snapshotNeedsAttention } from "../analysis/attention.ts";
 import { createApp } from "../server/app.ts";
 import { SnapshotStore } from "../server/store.ts";
 import { loadWebConfig } from "../server/web-config.ts";
 import { NAME, VERSION } from "../version.ts";
 import { parseCommandLine, usage, UsageError } from "./args.ts";
-import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
 
 export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
 
-/** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
-async function scanner(config: Config, logger: Logger, metrics: SelfMetrics, watch: boolean) {
-  const client = await KubeClient.connect(
-    {
-      ...(config.kubeconfig && { kubeconfig: config.kubeconfig }),
-      ...(config.context && { context: config.context }),
-    },
-    metrics,
-  );
-  const reader = new RevisionReader(client, {
-    ...DEFAULT_DECODE_LIMITS,
-    maxDecodedBytes: config.maxDecodedBytes,
-  });
-  const discovery = new Discovery(client);
-  const collections = new Collections(client, { watch, logger });
-  const driftCache = new DriftCache();
-  const driftMemory = new DriftMemory();
-  const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
-  logger.info(
-    { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude },
-    "connected",
-  );
-  return {
-    close: () => {
-      collections.close();
-      client.close();
-    },
-    run: (signal: AbortSignal) =>
-      scan({
-        client,
-        collections,
-        driftCache,
-        reader,
-        discovery,
-        scope,
-        concurrency: config.scanConcurrency,
-        driftOptions: config.drift,
-        driftMemory,
-        terminatingAfterMs: config.terminatingAfterMs,
-        logger,
-        signal,
-      }),
-  };
-}
-
 async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
-  const { close, run } = await scanner(config, logger, metrics, true);
   const store = new SnapshotStore();
   const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
+  const scanner = await startScannerThread({
+    config,
+    store,
+    metrics,
+    // Without scans the results served would only grow stale: exit, to be restarted.
+    onFailure: (error) => {
+      logger.error({ err: error.message }, "fatal error");
+      process.exit(EXIT.error);
+    },
+  });
   const app = createApp({
     store,
     registry: metrics.registry,
@@ -84,38 +41,34 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const server = web?.tls ? https.createServer(web.tls, app) : http.createServer(app);
   // No host: Node listens on :: when the machine has IPv6, else on 0.0.0.0.
   server.listen(config.listenPort, config.listenHost);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+  } catch (error) {
+    await scanner.stop();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   logger.info(
     { address: `${address.address}:${String(address.port)}`, version: VERSION },
     `${NAME} listening`,
   );
 
-  const loop = new ScanLoop({
-    scan: run,
-    publish: (snapshot) => store.publish(snapshot),
-    schedule: config.schedule,
-    timeoutMs: config.scanTimeoutMs,
-    logger,
-    metrics,
-  });
   let shuttingDown = false;
   const shutdown = (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, "shutting down");
     void (async () => {
-      await loop.stop();
+      await scanner.stop();
       await new Promise<void>((resolve) =>
         server.close(() => {
           resolve();
         }),
       );
       server.closeAllConnections();
-      close();
       logger.info("stopped");
       process.exit(EXIT.ok);
     })();
@@ -126,12 +79,11 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   process.on("SIGINT", () => {
     shutdown("SIGINT");
   });
-  await loop.start();
 }
 
 async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<number> {
   const metrics = new SelfMetrics({ processMetrics: false });
-  const { close, run } = await scanner(config, logger, metrics, false);
+  const { close, run } = await connectScanner(config, logger, metrics, false);
   try {
     const snapshot = await run(AbortSignal.timeout(config.scanTimeoutMs));
     process.stdout.write(

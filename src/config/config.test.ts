@@ -119,6 +119,7 @@ describe("drift settings", () => {
       ],
     });
     assert.deepEqual(resolve().drift.helmManagers, ["helm", "helm-controller"]);
+    assert.deepEqual(structuredClone(config), config, "plain data: serve hands it to its scanner thread");
   });
 
   it("rejects malformed ignore rules with a clear message", () => {

@@ -225,6 +225,18 @@ export const SELF_METRICS = {
     labels: ["resource"],
     help: "Watches open on the Kubernetes API; the watched collections are served between scans from memory.",
   },
+  scannerHeapUsed: {
+    name: "helm_drift_exporter_scanner_heap_used_bytes",
+    type: "gauge",
+    labels: [],
+    help: "V8 heap used by the scanner thread (the nodejs_heap_* metrics describe the serving thread).",
+  },
+  scannerHeapSize: {
+    name: "helm_drift_exporter_scanner_heap_size_bytes",
+    type: "gauge",
+    labels: [],
+    help: "V8 heap reserved by the scanner thread (the nodejs_heap_* metrics describe the serving thread).",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const ALL_METRICS: readonly MetricDefinition[] = [

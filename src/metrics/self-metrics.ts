@@ -1,6 +1,7 @@
 /** Live metrics about the exporter itself: build, scans, Kubernetes API usage, process. */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { RequestObserver, Verb } from "../kube/client.ts";
+import type { MetricsBatch } from "./relay.ts";
 import { SELF_METRICS as M } from "./catalog.ts";
 import { VERSION } from "../version.ts";
 
@@ -20,6 +21,8 @@ export class SelfMetrics implements RequestObserver {
   private readonly requestErrors: Counter;
   private readonly responseBytes: Counter;
   private readonly watches: Gauge;
+  private readonly scannerHeapUsed: Gauge;
+  private readonly scannerHeapSize: Gauge;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -44,6 +47,16 @@ export class SelfMetrics implements RequestObserver {
       name: M.apiWatches.name,
       help: M.apiWatches.help,
       labelNames: M.apiWatches.labels,
+      registers,
+    });
+    this.scannerHeapUsed = new Gauge({
+      name: M.scannerHeapUsed.name,
+      help: M.scannerHeapUsed.help,
+      registers,
+    });
+    this.scannerHeapSize = new Gauge({
+      name: M.scannerHeapSize.name,
+      help: M.scannerHeapSize.help,
       registers,
     });
     if (options.processMetrics ?? true) {
@@ -71,5 +84,19 @@ export class SelfMetrics implements RequestObserver {
   scanFinished(result: ScanResult): void {
     this.scans.inc({ result });
     if (result !== "skipped") this.lastScanSuccess.set(result === "success" ? 1 : 0);
+  }
+
+  /** What the scanner thread recorded (see relay.ts), with the same series as the calls above. */
+  apply(batch: MetricsBatch): void {
+    for (const request of batch.requests) {
+      const labels = { verb: request.verb, resource: request.resource };
+      if (request.count > 0) this.requests.inc(labels, request.count);
+      if (request.errors > 0) this.requestErrors.inc(labels, request.errors);
+      this.responseBytes.inc(labels, request.bytes);
+    }
+    for (const { resource, delta } of batch.watches) this.watches.inc({ resource }, delta);
+    for (const result of batch.scans) this.scanFinished(result);
+    this.scannerHeapUsed.set(batch.heap.used);
+    this.scannerHeapSize.set(batch.heap.size);
   }
 }

@@ -14,7 +14,7 @@ export interface ScanLoopOptions {
   readonly schedule: string;
   readonly timeoutMs: number;
   readonly logger: Logger;
-  readonly metrics: SelfMetrics;
+  readonly metrics: Pick<SelfMetrics, "scanFinished">;
 }
 
 export class ScanLoop {

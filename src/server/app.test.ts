@@ -4,16 +4,18 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
+import express from "express";
 import request from "supertest";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeRelease } from "../helm/decode.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
-import { freezeSnapshot, type Snapshot } from "../scan/snapshot.ts";
+import { toReleaseJson } from "../output/json.ts";
+import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { createApp } from "./app.ts";
 import { SnapshotStore } from "./store.ts";
 
-function snapshot(): Snapshot {
+function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
   const report = analyzeStatus({
     namespace: "apps",
     release: "web",
@@ -27,7 +29,7 @@ function snapshot(): Snapshot {
     finishedAt: now,
     durationSeconds: 0.25,
     success: true,
-    releases: [report],
+    releases: [report, ...more],
     unreferencedHooks: [],
     goneReleases: [],
     collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
@@ -135,6 +137,53 @@ describe("HTTP endpoints", () => {
     const one = await request(app).get("/api/v1/releases/apps/web").expect(200);
     assert.equal((one.body as { release: { chart: { name: string } } }).release.chart.name, "web");
     await request(app).get("/api/v1/releases/apps/nope").expect(404);
+  });
+
+  it("answers the API with the bytes, status and headers Express's response.json gave", async () => {
+    const { app, store } = setup();
+    const web = snapshot().releases[0];
+    assert.ok(web);
+    const cafe = { ...web, namespace: "shop", release: "café", description: "déployé ✓" };
+    const both = snapshot([cafe]);
+    await store.publish(both);
+    // The handlers as they were before the API was rendered once per scan.
+    const reference = express();
+    reference.disable("x-powered-by");
+    reference.set("etag", false);
+    const scan = {
+      finishedAt: both.finishedAt.toISOString(),
+      durationSeconds: both.durationSeconds,
+      success: both.success,
+    };
+    reference.get("/api/v1/releases", (_request, response) => {
+      response.json({ scan, releases: both.releases.map(toReleaseJson) });
+    });
+    reference.get("/api/v1/releases/:namespace/:release", (incoming, response) => {
+      const { namespace, release } = incoming.params;
+      const report = both.releases.find((r) => r.namespace === namespace && r.release === release);
+      if (report) response.json({ scan, release: toReleaseJson(report) });
+      else response.status(404).json({ error: `no release ${namespace}/${release} in the last scan` });
+    });
+    for (const path of [
+      "/api/v1/releases",
+      "/api/v1/releases/apps/web",
+      `/api/v1/releases/shop/${encodeURIComponent("café")}`,
+      "/api/v1/releases/apps/nope",
+    ]) {
+      for (const method of ["get", "head"] as const) {
+        const [ours, theirs] = await Promise.all([
+          request(app)[method](path),
+          request(reference)[method](path),
+        ]);
+        assert.equal(ours.status, theirs.status, `${method} ${path}`);
+        assert.equal(ours.text, theirs.text, `${method} ${path}`);
+        const headers = (response: request.Response) => ({
+          ...(response.headers as Record<string, string>),
+          date: "",
+        });
+        assert.deepEqual(headers(ours), headers(theirs), `${method} ${path}`);
+      }
+    }
   });
 
   it("never serves user values", async () => {

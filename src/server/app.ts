@@ -1,10 +1,9 @@
 /**
- * The HTTP face of the exporter. Every handler reads the published snapshot or the
- * in-process registry; none talks to the cluster.
+ * The HTTP face of the exporter. Every handler writes the bytes published for the last scan
+ * or reads the in-process registry; none talks to the cluster or renders a scan's results.
  */
 import express, { type Express, type Response } from "express";
 import type { Registry } from "prom-client";
-import { toReleaseJson } from "../output/json.ts";
 import { releaseKey } from "../scan/snapshot.ts";
 import { NAME, VERSION } from "../version.ts";
 import { basicAuth } from "./basic-auth.ts";
@@ -77,10 +76,7 @@ export function createApp(options: AppOptions): Express {
       notReady(response);
       return;
     }
-    response.json({
-      scan: scanJson(published.snapshot),
-      releases: published.snapshot.releases.map(toReleaseJson),
-    });
+    response.type("json").send(published.releasesBody);
   });
 
   app.get("/api/v1/releases/:namespace/:release", (request, response) => {
@@ -90,12 +86,17 @@ export function createApp(options: AppOptions): Express {
       return;
     }
     const key = releaseKey({ namespace: request.params.namespace, release: request.params.release });
-    const report = published.snapshot.releases.find((candidate) => releaseKey(candidate) === key);
-    if (!report) {
+    const span = published.releaseSpans.get(key);
+    if (!span) {
       response.status(404).json({ error: `no release ${key} in the last scan` });
       return;
     }
-    response.json({ scan: scanJson(published.snapshot), release: toReleaseJson(report) });
+    const body = Buffer.concat([
+      Buffer.from(`{"scan":${published.scanJson},"release":`),
+      published.releasesBody.subarray(...span),
+      Buffer.from("}"),
+    ]);
+    response.type("json").send(body);
   });
 
   app.use((_request, response) => {
@@ -106,14 +107,6 @@ export function createApp(options: AppOptions): Express {
 
 function notReady(response: Response): void {
   response.status(503).json({ error: "waiting for the first scan" });
-}
-
-function scanJson(snapshot: { finishedAt: Date; durationSeconds: number; success: boolean }) {
-  return {
-    finishedAt: snapshot.finishedAt.toISOString(),
-    durationSeconds: snapshot.durationSeconds,
-    success: snapshot.success,
-  };
 }
 
 function escapeHtml(text: string): string {

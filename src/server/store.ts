@@ -1,25 +1,10 @@
 /**
- * Holds the latest snapshot and its metrics, rendered, encoded and compressed once per
- * scan, so a scrape only writes bytes that are ready; swapped atomically per scan.
+ * Holds what the HTTP side serves of the latest scan (a Published: ready bytes), swapped
+ * atomically per scan.
  */
-import { promisify } from "node:util";
 import zlib from "node:zlib";
-import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
 import type { Snapshot } from "../scan/snapshot.ts";
-
-const deflateRaw = promisify(zlib.deflateRaw);
-
-export interface Published {
-  readonly snapshot: Snapshot;
-  readonly metricsBody: Buffer;
-  /**
-   * metricsBody as raw deflate blocks ending in a full flush (not a final block), and its
-   * CRC-32: a scrape that accepts gzip appends its live metrics as a final block and sends
-   * one gzip member, compressing only those few kilobytes (see gzipMetrics).
-   */
-  readonly metricsDeflated: Buffer;
-  readonly metricsCrc: number;
-}
+import { preparePublication, type Published } from "./publication.ts";
 
 export class SnapshotStore {
   private published: Published | undefined;
@@ -28,10 +13,12 @@ export class SnapshotStore {
     return this.published;
   }
 
+  set(published: Published): void {
+    this.published = published;
+  }
+
   async publish(snapshot: Snapshot): Promise<void> {
-    const metricsBody = Buffer.from(await renderSnapshot(snapshot), "utf8");
-    const metricsDeflated = await deflateRaw(metricsBody, { finishFlush: zlib.constants.Z_FULL_FLUSH });
-    this.published = { snapshot, metricsBody, metricsDeflated, metricsCrc: zlib.crc32(metricsBody) };
+    this.set(await preparePublication(snapshot));
   }
 }
 

@@ -1,0 +1,61 @@
+/** Connects to the cluster and sets up what scans read with, for `scan` and for serve's scanner thread. */
+import type { Config } from "../config/config.ts";
+import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
+import { KubeClient, type RequestObserver } from "../kube/client.ts";
+import type { Logger } from "../log/logger.ts";
+import { Collections } from "../read/collections.ts";
+import { Discovery } from "../read/discovery.ts";
+import { RevisionReader } from "../read/release-storage.ts";
+import { DriftCache } from "./drift-cache.ts";
+import { DriftMemory } from "./drift-memory.ts";
+import { scan } from "./scanner.ts";
+
+/** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
+export async function connectScanner(
+  config: Config,
+  logger: Logger,
+  observer: RequestObserver,
+  watch: boolean,
+) {
+  const client = await KubeClient.connect(
+    {
+      ...(config.kubeconfig && { kubeconfig: config.kubeconfig }),
+      ...(config.context && { context: config.context }),
+    },
+    observer,
+  );
+  const reader = new RevisionReader(client, {
+    ...DEFAULT_DECODE_LIMITS,
+    maxDecodedBytes: config.maxDecodedBytes,
+  });
+  const discovery = new Discovery(client);
+  const collections = new Collections(client, { watch, logger });
+  const driftCache = new DriftCache();
+  const driftMemory = new DriftMemory();
+  const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
+  logger.info(
+    { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude },
+    "connected",
+  );
+  return {
+    close: () => {
+      collections.close();
+      client.close();
+    },
+    run: (signal: AbortSignal) =>
+      scan({
+        client,
+        collections,
+        driftCache,
+        reader,
+        discovery,
+        scope,
+        concurrency: config.scanConcurrency,
+        driftOptions: config.drift,
+        driftMemory,
+        terminatingAfterMs: config.terminatingAfterMs,
+        logger,
+        signal,
+      }),
+  };
+}

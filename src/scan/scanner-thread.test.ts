@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { resolveConfig } from "../config/config.ts";
+import { SelfMetrics } from "../metrics/self-metrics.ts";
+import { SnapshotStore } from "../server/store.ts";
+import { parseExposition } from "../testing/metrics-text.ts";
+import { startScannerThread } from "./scanner-thread.ts";
+
+function kubeconfig(server: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-scanner-thread-")), "kubeconfig");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "test",
+      contexts: [{ name: "test", context: { cluster: "test", user: "test" } }],
+      clusters: [{ name: "test", cluster: { server } }],
+      users: [{ name: "test", user: { token: "t" } }],
+    }),
+  );
+  return file;
+}
+
+const options = (flags: Record<string, string>) => ({
+  config: resolveConfig({ flags: { "log.level": "error", ...flags }, env: {} }),
+  store: new SnapshotStore(),
+  metrics: new SelfMetrics({ processMetrics: false }),
+  onFailure: (error: Error) => {
+    assert.fail(`the scanner thread failed: ${error.message}`);
+  },
+});
+
+describe("scanner thread", () => {
+  it("fails to start, with the reason, when it cannot connect", async () => {
+    await assert.rejects(
+      startScannerThread(options({ kubeconfig: "/nonexistent/kubeconfig" })),
+      /\/nonexistent\/kubeconfig/,
+    );
+  });
+
+  it("scans in its own thread, relays what it counted, and ends when stopped", async () => {
+    // An API server that forbids everything: each scan fails fast, and is counted.
+    const api = http.createServer((_request, response) => {
+      response.writeHead(403, { "Content-Type": "application/json" });
+      response.end(JSON.stringify({ kind: "Status", code: 403, reason: "Forbidden", message: "no" }));
+    });
+    api.listen(0, "127.0.0.1");
+    await once(api, "listening");
+    try {
+      const { port } = api.address() as AddressInfo;
+      const started = options({ kubeconfig: kubeconfig(`http://127.0.0.1:${String(port)}`) });
+      const thread = await startScannerThread(started);
+      const sample = async (name: string) =>
+        parseExposition(await started.metrics.registry.metrics()).filter((s) => s.name === name);
+      for (let tries = 0; (await sample("helm_drift_exporter_scans_total")).length === 0; tries++) {
+        assert.ok(tries < 100, "a scan is counted");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // Counted with its publication, in the same message.
+      assert.deepEqual(
+        (await sample("helm_drift_exporter_scans_total")).map((s) => [s.labels.result, s.value]),
+        [["partial", 1]],
+      );
+      assert.match(
+        started.store.current?.releasesBody.toString() ?? "",
+        /^\{"scan":\{.*"success":false\},"releases":\[\]\}$/,
+      );
+      const requests = await sample("helm_drift_exporter_kube_api_request_errors_total");
+      assert.ok(
+        requests.some((s) => s.value > 0),
+        "its failed requests are counted",
+      );
+      assert.ok((await sample("helm_drift_exporter_scanner_heap_used_bytes"))[0]?.value);
+      await thread.stop();
+    } finally {
+      api.close();
+    }
+  });
+});

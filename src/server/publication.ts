@@ -1,0 +1,111 @@
+/**
+ * Everything the HTTP side serves of one scan, rendered, encoded and compressed once per
+ * scan, so a scrape or an API call only writes bytes that are ready. Plain data only
+ * (Buffers, strings, numbers, a Map): the scanner thread prepares it and transfers it to
+ * the serving thread.
+ */
+import { promisify } from "node:util";
+import zlib from "node:zlib";
+import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
+import { toReleaseJson } from "../output/json.ts";
+import { releaseKey, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
+
+const deflateRaw = promisify(zlib.deflateRaw);
+
+export interface Published {
+  readonly metricsBody: Buffer<ArrayBuffer>;
+  /**
+   * metricsBody as raw deflate blocks ending in a full flush (not a final block), and its
+   * CRC-32: a scrape that accepts gzip appends its live metrics as a final block and sends
+   * one gzip member, compressing only those few kilobytes (see gzipMetrics).
+   */
+  readonly metricsDeflated: Buffer<ArrayBuffer>;
+  readonly metricsCrc: number;
+  /** The `scan` member of the API's answers, as JSON. */
+  readonly scanJson: string;
+  /** The body of /api/v1/releases, `{"scan":...,"releases":[...]}`, as compact JSON. */
+  readonly releasesBody: Buffer<ArrayBuffer>;
+  /** Where each release's JSON lies in releasesBody, [start, end), by `namespace/release`. */
+  readonly releaseSpans: ReadonlyMap<string, readonly [number, number]>;
+}
+
+/** What postMessage delivers of a Published: structured clone turns each Buffer into a plain Uint8Array. */
+export type PublishedMessage = {
+  readonly [K in keyof Published]: Published[K] extends Buffer<ArrayBuffer>
+    ? Uint8Array<ArrayBuffer>
+    : Published[K];
+};
+
+export async function preparePublication(snapshot: Snapshot): Promise<Published> {
+  const metricsBody = Buffer.from(await renderSnapshot(snapshot), "utf8");
+  const metricsDeflated = await deflateRaw(metricsBody, { finishFlush: zlib.constants.Z_FULL_FLUSH });
+  const scanJson = JSON.stringify({
+    finishedAt: snapshot.finishedAt.toISOString(),
+    durationSeconds: snapshot.durationSeconds,
+    success: snapshot.success,
+  });
+  const releases = renderReleases(scanJson, snapshot.releases);
+  return {
+    metricsBody: owned(metricsBody),
+    metricsDeflated: owned(metricsDeflated),
+    metricsCrc: zlib.crc32(metricsBody),
+    scanJson,
+    releasesBody: releases.body,
+    releaseSpans: releases.spans,
+  };
+}
+
+/** The memory to transfer with a publication instead of copying it. */
+export function transferList(published: Published): ArrayBuffer[] {
+  return [published.metricsBody.buffer, published.metricsDeflated.buffer, published.releasesBody.buffer];
+}
+
+/** A transferred publication as Buffers again, over the same memory. */
+export function receivePublication(message: PublishedMessage): Published {
+  const buffer = (bytes: Uint8Array<ArrayBuffer>) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    ...message,
+    metricsBody: buffer(message.metricsBody),
+    metricsDeflated: buffer(message.metricsDeflated),
+    releasesBody: buffer(message.releasesBody),
+  };
+}
+
+/** Exactly what JSON.stringify({ scan, releases }) gives, with the span of each release in it. */
+function renderReleases(scanJson: string, releases: readonly ReleaseReport[]) {
+  const head = `{"scan":${scanJson},"releases":[`;
+  const parts = [head];
+  let offset = Buffer.byteLength(head);
+  const spans = new Map<string, readonly [number, number]>();
+  for (const [index, release] of releases.entries()) {
+    if (index > 0) {
+      parts.push(",");
+      offset += 1;
+    }
+    const json = JSON.stringify(toReleaseJson(release));
+    parts.push(json);
+    const end = offset + Buffer.byteLength(json);
+    // The first of two same-named releases wins, as a search of the list would find it.
+    if (!spans.has(releaseKey(release))) spans.set(releaseKey(release), [offset, end]);
+    offset = end;
+  }
+  parts.push("]}");
+  return { body: owned(Buffer.from(parts.join(""), "utf8")), spans };
+}
+
+/**
+ * The bytes in memory of their own: Node allocates small Buffers from a shared pool, whose
+ * memory cannot be transferred to another thread.
+ */
+function owned(bytes: Buffer): Buffer<ArrayBuffer> {
+  if (
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength
+  )
+    return bytes as Buffer<ArrayBuffer>;
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  bytes.copy(copy);
+  return copy;
+}
