@@ -118,6 +118,35 @@ describe("HTTP endpoints", () => {
     assert.equal(gunzipSync(raw).toString("utf8"), plain.text);
   });
 
+  it("collects the live metrics once per max age, and serves a new scan at once", async () => {
+    const metrics = new SelfMetrics({ processMetrics: false });
+    const store = new SnapshotStore();
+    const app = (liveMetricsMaxAgeMs: number) =>
+      createApp({ store, registry: metrics.registry, telemetryPath: "/metrics", liveMetricsMaxAgeMs });
+    const cached = app(60_000);
+    const scrape = async (target = cached) => {
+      const text = (await request(target).get("/metrics").expect(200)).text;
+      return {
+        scans: /^helm_drift_exporter_scans_total\{result="success"\} (\d+)$/m.exec(text)?.[1],
+        releases: /^helm_drift_exporter_releases (\d+)$/m.exec(text)?.[1],
+      };
+    };
+    await store.publish(snapshot());
+    metrics.scanFinished("success");
+    assert.deepEqual(await scrape(), { scans: "1", releases: "1" });
+    metrics.scanFinished("success");
+    const second = analyzeStatus({
+      namespace: "apps",
+      release: "api",
+      storage: "secret",
+      revisions: [{ revision: 1, status: "deployed" }],
+      latest: decodeRelease(encodeRelease(releaseRecord({ name: "api" }))),
+    });
+    await store.publish(snapshot([second]));
+    assert.deepEqual(await scrape(), { scans: "1", releases: "2" }, "live part reused, snapshot new");
+    assert.deepEqual(await scrape(app(0)), { scans: "2", releases: "2" });
+  });
+
   it("serves the telemetry path it is configured with", async () => {
     const { app } = setup("/custom");
     await request(app).get("/custom").expect(200);

@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import { releaseKey } from "../scan/snapshot.ts";
 import { NAME, VERSION } from "../version.ts";
 import { basicAuth } from "./basic-auth.ts";
+import type { Published } from "./publication.ts";
 import { gzipMetrics, type SnapshotStore } from "./store.ts";
 
 export interface AppOptions {
@@ -16,7 +17,11 @@ export interface AppOptions {
   /** From --web.config.file: basic auth users (bcrypt) and response headers. */
   readonly users?: ReadonlyMap<string, string>;
   readonly headers?: Readonly<Record<string, string>>;
+  /** How long one collection of the live metrics serves scrapes (default 1 s). */
+  readonly liveMetricsMaxAgeMs?: number;
 }
+
+const DEFAULT_LIVE_METRICS_MAX_AGE_MS = 1000;
 
 export function createApp(options: AppOptions): Express {
   const { store, registry, telemetryPath } = options;
@@ -34,26 +39,40 @@ export function createApp(options: AppOptions): Express {
     response.type("html").send(landingPage(telemetryPath));
   });
 
-  // Scrapes that arrive together share one collection of the live metrics (process stats read
-  // from /proc, API counters): the costliest part of a scrape is done once, not per scraper.
-  let collecting: Promise<Buffer> | undefined;
-  const liveMetrics = () =>
-    (collecting ??= registry
-      .metrics()
-      .then((text) => Buffer.from(text, "utf8"))
-      .finally(() => {
-        collecting = undefined;
-      }));
+  // The live metrics (process stats read from /proc, API counters) are collected at most once
+  // per liveMetricsMaxAgeMs, and compressed once with them: scrapes in between (Prometheus
+  // replicas, a dashboard, a busy scraper) only write ready bytes, as they do for the snapshot.
+  const maxAgeMs = options.liveMetricsMaxAgeMs ?? DEFAULT_LIVE_METRICS_MAX_AGE_MS;
+  let live: { readonly at: number; readonly body: Promise<Buffer> } | undefined;
+  const liveMetrics = (): Promise<Buffer> => {
+    const now = performance.now();
+    if (!live || now - live.at >= maxAgeMs) {
+      const body = registry.metrics().then((text) => Buffer.from(text, "utf8"));
+      live = { at: now, body };
+      body.catch(() => {
+        if (live?.body === body) live = undefined;
+      });
+    }
+    return live.body;
+  };
+  let gzipped:
+    | { readonly published: Published | undefined; readonly live: Buffer; readonly parts: Buffer[] }
+    | undefined;
+  const gzipParts = (published: Published | undefined, liveBody: Buffer): Buffer[] => {
+    if (!gzipped || gzipped.published !== published || gzipped.live !== liveBody)
+      gzipped = { published, live: liveBody, parts: gzipMetrics(published, liveBody) };
+    return gzipped.parts;
+  };
 
   app.get(telemetryPath, async (request, response) => {
-    const live = await liveMetrics();
+    const liveBody = await liveMetrics();
     const published = store.current;
     // Ready bytes, written as they are: the snapshot's megabytes are never copied or
     // compressed again per scrape. Prometheus asks for gzip.
     const parts =
       request.acceptsEncodings("gzip", "identity") === "gzip"
-        ? gzipMetrics(published, live)
-        : [published?.metricsBody ?? Buffer.alloc(0), live];
+        ? gzipParts(published, liveBody)
+        : [published?.metricsBody ?? Buffer.alloc(0), liveBody];
     response.type(registry.contentType).vary("Accept-Encoding");
     if (parts.length > 2) response.set("Content-Encoding", "gzip");
     response.set("Content-Length", String(parts.reduce((total, part) => total + part.length, 0)));
