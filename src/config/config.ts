@@ -21,6 +21,7 @@ export interface Config {
   readonly terminatingAfterMs: number;
   readonly scanConcurrency: number;
   readonly maxDecodedBytes: number;
+  readonly scanHeapLimitBytes: number;
   readonly listenHost: string | undefined;
   readonly listenPort: number;
   readonly telemetryPath: string;
@@ -123,6 +124,11 @@ export function resolveConfig(sources: ConfigSources): Config {
     "release.max-decoded-bytes",
     (value) => parseBytes(value) ?? invalid("not a size (e.g. 64Mi, 10000000)"),
   );
+  const scanHeapLimitBytes = check("scan.heap-limit", (value) => {
+    const bytes = parseBytes(value);
+    if (bytes === undefined) return invalid("not a size (e.g. 512Mi, 1Gi)");
+    return bytes >= 64 * 2 ** 20 ? bytes : invalid("must be at least 64Mi");
+  });
   const listen = check("web.listen-address", parseListenAddress);
   const telemetryPath = check("web.telemetry-path", (value) =>
     value.startsWith("/") && value.length > 1 ? value : invalid("must start with / and not be /"),
@@ -143,6 +149,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     !terminatingAfterMs ||
     !scanConcurrency ||
     !maxDecodedBytes ||
+    !scanHeapLimitBytes ||
     !listen ||
     !telemetryPath
   ) {
@@ -162,6 +169,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     terminatingAfterMs,
     scanConcurrency,
     maxDecodedBytes,
+    scanHeapLimitBytes,
     listenHost: listen.host,
     listenPort: listen.port,
     telemetryPath,

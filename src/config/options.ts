@@ -59,6 +59,15 @@ export const OPTIONS = [
     description: "Parallel API reads during a scan",
   },
   {
+    flag: "scan.heap-limit",
+    type: "bytes",
+    fileKey: ["scan", "heapLimit"],
+    default: "512Mi",
+    description:
+      "V8 heap limit of the scanner thread; V8 lets the heap grow in proportion to it, so it also sets how much garbage piles up between collections",
+    command: "serve",
+  },
+  {
     flag: "release.max-decoded-bytes",
     type: "bytes",
     fileKey: ["release", "maxDecodedBytes"],

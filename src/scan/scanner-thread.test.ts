@@ -45,6 +45,47 @@ describe("scanner thread", () => {
     );
   });
 
+  it(
+    "runs within --scan.heap-limit, and says so when the scanner runs out of heap",
+    { timeout: 30_000 },
+    async () => {
+      // An API server whose every answer is 96 MiB of JSON: more than a 64Mi heap can hold.
+      const huge = JSON.stringify({
+        kind: "List",
+        metadata: { resourceVersion: "1" },
+        items: Array.from({ length: 96 }, (_, i) => ({
+          metadata: { name: `s${String(i)}`, annotations: { a: "x".repeat(2 ** 20) } },
+        })),
+      });
+      const api = http.createServer((_request, response) => {
+        response.writeHead(200, { "Content-Type": "application/json" });
+        response.end(huge);
+      });
+      api.listen(0, "127.0.0.1");
+      await once(api, "listening");
+      try {
+        const { port } = api.address() as AddressInfo;
+        let failedWith: (error: Error) => void = () => undefined;
+        const failed = new Promise<Error>((resolve) => {
+          failedWith = resolve;
+        });
+        const thread = await startScannerThread({
+          ...options({
+            kubeconfig: kubeconfig(`http://127.0.0.1:${String(port)}`),
+            "scan.heap-limit": "64Mi",
+          }),
+          onFailure: (error) => {
+            failedWith(error);
+          },
+        });
+        assert.match((await failed).message, /out of memory.*--scan\.heap-limit is 64Mi; raise it/);
+        await thread.stop();
+      } finally {
+        api.close();
+      }
+    },
+  );
+
   it("scans in its own thread, relays what it counted, and ends when stopped", async () => {
     // An API server that forbids everything: each scan fails fast, and is counted.
     const api = http.createServer((_request, response) => {

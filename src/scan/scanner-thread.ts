@@ -34,7 +34,13 @@ export interface ScannerThread {
 
 /** Resolves when the scanner thread has connected to the cluster; rejects if it could not. */
 export function startScannerThread(options: ScannerThreadOptions): Promise<ScannerThread> {
-  const worker = new Worker(WORKER_URL, { workerData: options.config, name: "scanner" });
+  const worker = new Worker(WORKER_URL, {
+    workerData: options.config,
+    name: "scanner",
+    // V8 sizes the heap's growth from its limit: with the machine's default (gigabytes) a
+    // scan's garbage could reach several times its live heap before a collection.
+    resourceLimits: { maxOldGenerationSizeMb: Math.floor(options.config.scanHeapLimitBytes / 2 ** 20) },
+  });
   const exited = new Promise<void>((resolve) => {
     worker.once("exit", () => {
       resolve();
@@ -68,10 +74,22 @@ export function startScannerThread(options: ScannerThreadOptions): Promise<Scann
           break;
       }
     });
-    worker.on("error", fail);
+    worker.on("error", (error: Error & { code?: string }) => {
+      fail(
+        error.code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? new Error(
+              `${error.message} (--scan.heap-limit is ${formatMiB(options.config.scanHeapLimitBytes)}; raise it)`,
+            )
+          : error,
+      );
+    });
     worker.on("exit", (code) => {
       if (state === "starting" || state === "running")
         fail(new Error(`the scanner thread ended unexpectedly (exit code ${String(code)})`));
     });
   });
+}
+
+function formatMiB(bytes: number): string {
+  return `${String(Math.floor(bytes / 2 ** 20))}Mi`;
 }
