@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import { resolveConfig } from "../config/config.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { SnapshotStore } from "../server/store.ts";
 import { parseExposition } from "../testing/metrics-text.ts";
-import { startScannerThread } from "./scanner-thread.ts";
+import { SCANNER_NICENESS, startScannerThread, type ScannerThread } from "./scanner-thread.ts";
 
 function kubeconfig(server: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-scanner-thread-")), "kubeconfig");
@@ -94,10 +94,11 @@ describe("scanner thread", () => {
     });
     api.listen(0, "127.0.0.1");
     await once(api, "listening");
+    let thread: ScannerThread | undefined;
     try {
       const { port } = api.address() as AddressInfo;
       const started = options({ kubeconfig: kubeconfig(`http://127.0.0.1:${String(port)}`) });
-      const thread = await startScannerThread(started);
+      thread = await startScannerThread(started);
       const sample = async (name: string) =>
         parseExposition(await started.metrics.registry.metrics()).filter((s) => s.name === name);
       for (let tries = 0; (await sample("helm_drift_exporter_scans_total")).length === 0; tries++) {
@@ -119,8 +120,19 @@ describe("scanner thread", () => {
         "its failed requests are counted",
       );
       assert.ok((await sample("helm_drift_exporter_scanner_heap_used_bytes"))[0]?.value);
-      await thread.stop();
+      if (process.platform === "linux") {
+        // Field 19 of a task's stat is its niceness; the command name (field 2) may hold spaces.
+        const niceness = (task: string) =>
+          Number(readFileSync(`/proc/self/task/${task}/stat`, "utf8").split(") ")[1]?.split(" ")[16]);
+        const tasks = readdirSync("/proc/self/task");
+        assert.equal(niceness(String(process.pid)), 0, "the serving thread keeps its priority");
+        assert.ok(
+          tasks.some((task) => niceness(task) === SCANNER_NICENESS),
+          "the scanner thread gives way to it",
+        );
+      }
     } finally {
+      await thread?.stop();
       api.close();
     }
   });

@@ -16,6 +16,9 @@ export type FromScanner =
   | { readonly type: "ready" }
   | { readonly type: "update"; readonly metrics: MetricsBatch; readonly published?: PublishedMessage };
 
+/** Niceness of the scanner thread; the serving thread keeps the process's (normally 0). */
+export const SCANNER_NICENESS = 10;
+
 // From the sources (tests, `npm start`) the worker is a .ts file, from dist a .js one.
 const WORKER_URL = new URL(`./scanner-worker${extname(import.meta.url)}`, import.meta.url);
 

@@ -3,6 +3,8 @@
  * schedule and prepares each scan's publication, in an isolate of its own, so neither the
  * scan's work nor the garbage collection of its heap delays a scrape on the serving thread.
  */
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Config } from "../config/config.ts";
 import { createLogger } from "../log/logger.ts";
@@ -10,7 +12,7 @@ import { MetricsRecorder } from "../metrics/relay.ts";
 import { preparePublication, transferList, type Published } from "../server/publication.ts";
 import { connectScanner } from "./connect.ts";
 import { ScanLoop } from "./loop.ts";
-import type { FromScanner } from "./scanner-thread.ts";
+import { SCANNER_NICENESS, type FromScanner } from "./scanner-thread.ts";
 
 /** Self metrics reach the serving thread this late at most; the heap at least this often. */
 const FLUSH_MS = 250;
@@ -42,6 +44,22 @@ function flush(): void {
     published ? transferList(published) : [],
   );
 }
+
+/**
+ * Scans are batch work; scrapes wait on the serving thread. Where CPUs are few (or busy), this
+ * thread gives way to that one. Linux only: a thread's own id comes from /proc/thread-self.
+ */
+function giveWayToServing(): void {
+  try {
+    setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), SCANNER_NICENESS);
+  } catch (error) {
+    logger.debug(
+      { err: error instanceof Error ? error.message : String(error) },
+      "scanner thread keeps its priority",
+    );
+  }
+}
+giveWayToServing();
 
 // A failure to connect ends this thread with the error, which fails `serve` before it listens.
 const scanner = await connectScanner(config, logger, recorder, true);
