@@ -219,7 +219,7 @@ export class KubeClient {
         (chunk) => {
           this.observer?.received?.("watch", resource, chunk.length);
         },
-        (status, body) => apiError(status, body, "watch", url.pathname),
+        (status, body) => apiError(status, body.toString("utf8"), "watch", url.pathname),
         (line) => {
           const event = JSON.parse(line) as { type: string; object: KubeObject };
           if (event.type === "ERROR") {
@@ -291,25 +291,36 @@ export class KubeClient {
     let bytes = 0;
     let ok = false;
     try {
-      const { status, body } = await send(url, options);
-      bytes = body.length;
-      if (status < 200 || status >= 300) throw apiError(status, body, verb, url.pathname);
+      const response = await send(url, options);
+      bytes = response.bytes;
+      if (response.status < 200 || response.status >= 300)
+        throw apiError(response.status, response.text, verb, url.pathname);
       ok = true;
-      return JSON.parse(body.toString("utf8")) as T;
+      return JSON.parse(response.text) as T;
     } finally {
       this.observer?.observe({ verb, resource, ok, bytes, seconds: (performance.now() - started) / 1000 });
     }
   }
 }
 
-function send(url: URL, options: https.RequestOptions): Promise<{ status: number; body: Buffer }> {
+function send(
+  url: URL,
+  options: https.RequestOptions,
+): Promise<{ status: number; text: string; bytes: number }> {
   const transport = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const request = transport.request(url, options, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      // Decoded as it arrives, into the V8 heap: joining the chunks into one Buffer first put
+      // a second copy of every response in native memory, which the allocator keeps once grown.
+      const decoder = new StringDecoder("utf8");
+      let text = "";
+      let bytes = 0;
+      response.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        text += decoder.write(chunk);
+      });
       response.on("end", () => {
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) });
+        resolve({ status: response.statusCode ?? 0, text: text + decoder.end(), bytes });
       });
       response.on("error", reject);
     });
@@ -376,15 +387,15 @@ function stream(
   });
 }
 
-function apiError(status: number, body: Buffer, verb: Verb, path: string): KubeApiError {
+function apiError(status: number, body: string, verb: Verb, path: string): KubeApiError {
   let reason = "";
   let message = "";
   try {
-    const parsed = JSON.parse(body.toString("utf8")) as { reason?: string; message?: string };
+    const parsed = JSON.parse(body) as { reason?: string; message?: string };
     reason = parsed.reason ?? "";
     message = parsed.message ?? "";
   } catch {
-    message = body.toString("utf8").slice(0, 200);
+    message = body.slice(0, 200);
   }
   return new KubeApiError(status, reason, `${verb} ${path}: ${String(status)} ${reason}: ${message}`.trim());
 }
