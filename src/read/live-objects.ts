@@ -37,6 +37,13 @@ export interface LiveObjects {
 }
 
 /**
+ * Compares a kind's found objects as soon as the kind is read (their lookups are set), so
+ * their outcomes are memoized; their copies are then dropped and later lookups of them
+ * answer "found, unchanged" from the memo.
+ */
+export type CompareKind = (refs: readonly ResourceRef[], lookup: (ref: ResourceRef) => LiveLookup) => void;
+
+/**
  * Whether the analysis needs the live object at this version, or already has its outcome.
  * An object whose copy was dropped is read again (GET) only when it is needed: its release
  * has a new revision, or an HPA started or stopped scaling it.
@@ -106,6 +113,7 @@ export async function readLiveObjects(
   needsObject: NeedsObject,
   concurrency: number,
   signal?: AbortSignal,
+  compareKind?: CompareKind,
 ): Promise<LiveObjects> {
   const compared: KeptObject[] = [];
   const results = new Map<string, LiveLookup>();
@@ -127,6 +135,8 @@ export async function readLiveObjects(
     byKind.set(key, group);
   }
 
+  const lookup = (ref: ResourceRef): LiveLookup =>
+    results.get(refKey(ref)) ?? { state: "unchecked", reason: "error", message: "object was not read" };
   const toGet: { ref: ResourceRef; info: ResourceInfo; version?: string }[] = [];
   const allListed: ClusterObject[] = [];
   await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
@@ -156,15 +166,28 @@ export async function readLiveObjects(
       return;
     }
     const unresolved: ResourceRef[] = [];
+    const copies: { ref: ResourceRef; object: KeptObject }[] = [];
     for (const ref of kindRefs) {
       const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
       if (!object) unresolved.push(ref);
       else if (object.text !== undefined) {
         results.set(refKey(ref), new LiveCopy(object.version, object.text));
-        compared.push(object);
+        copies.push({ ref, object });
       } else if (needsObject(ref, object.version)) toGet.push({ ref, info });
       else results.set(refKey(ref), knownUnchanged(object.version, ref));
     }
+    if (compareKind && copies.length > 0) {
+      // Compared now, kind by kind, the copies are dropped before the next kinds arrive: the
+      // texts of every kind alive together were the cold scan's peak memory.
+      compareKind(
+        copies.map(({ ref }) => ref),
+        lookup,
+      );
+      for (const { ref, object } of copies) {
+        object.text = undefined;
+        results.set(refKey(ref), knownUnchanged(object.version, ref));
+      }
+    } else compared.push(...copies.map(({ object }) => object));
     if (unresolved.length === 0) return;
     // Declared but not labelled: deleted, or its Helm label removed. Which of the two, and whether
     // it changed since the last scan, is known from the kind's names and versions, watched only
@@ -217,8 +240,7 @@ export async function readLiveObjects(
   });
 
   return {
-    lookup: (ref) =>
-      results.get(refKey(ref)) ?? { state: "unchecked", reason: "error", message: "object was not read" },
+    lookup,
     kindErrors,
     listed: allListed,
     forget: () => {

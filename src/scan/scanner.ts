@@ -9,6 +9,7 @@ import {
   resourceRef,
   scaledByHpa,
   type ResourceRef,
+  type DriftInput,
   type DriftOptions,
   type DriftReport,
   type ResourceDrift,
@@ -196,13 +197,16 @@ async function collectDrift(
   const namespaced = (apiVersion: string, kind: string) =>
     context.discovery.resolve(apiVersion, kind)?.namespaced;
   // Which revisions declare each object: its outcome is memoized per revision.
-  const revisionsOf = new Map<string, string[]>();
+  const declarations = new Map<
+    string,
+    { base: RevisionRef; record: ReleaseRecord; object: ManifestObject }[]
+  >();
   const refs = bases.flatMap(({ base, record }) =>
     record.manifest.map((object) => {
       const ref = resourceRef(object, record.namespace, namespaced(object.apiVersion, object.kind));
-      const versions = revisionsOf.get(refKey(ref)) ?? [];
-      versions.push(objectVersion(base));
-      revisionsOf.set(refKey(ref), versions);
+      const declared = declarations.get(refKey(ref)) ?? [];
+      declared.push({ base, record, object });
+      declarations.set(refKey(ref), declared);
       return ref;
     }),
   );
@@ -213,6 +217,24 @@ async function collectDrift(
     context.signal,
   );
   const scaled = (ref: ResourceRef) => scaledByHpa(context.driftOptions, hpaTargets, ref);
+  const driftInput = (
+    base: RevisionRef,
+    record: ReleaseRecord,
+    objects: readonly ManifestObject[],
+    lookup: DriftInput["lookup"],
+  ): DriftInput => ({
+    release: record.name,
+    namespace: record.namespace,
+    baseRevision: base.revision,
+    baseIsDeployed: base.status === "deployed",
+    objects,
+    namespaced,
+    lookup,
+    hpaTargets,
+    options: context.driftOptions,
+    memo: context.driftCache,
+    revisionVersion: objectVersion(base),
+  });
   const live = await readLiveObjects(
     context.collections,
     context.discovery,
@@ -220,11 +242,18 @@ async function collectDrift(
     refs,
     context.driftOptions.helmManagers,
     (ref, version) =>
-      (revisionsOf.get(refKey(ref)) ?? [""]).some(
-        (revision) => !context.driftCache.has(objectMemoKey(revision, ref, version, scaled(ref))),
+      (declarations.get(refKey(ref)) ?? []).some(
+        ({ base }) => !context.driftCache.has(objectMemoKey(objectVersion(base), ref, version, scaled(ref))),
       ),
     context.concurrency,
     context.signal,
+    // Each kind is compared as it arrives, which files its objects' outcomes in the memo; the
+    // per-release analysis below then reads them from there.
+    (kindRefs, lookup) => {
+      for (const ref of kindRefs)
+        for (const { base, record, object } of declarations.get(refKey(ref)) ?? [])
+          analyzeDrift(driftInput(base, record, [object], lookup));
+    },
   );
   for (const error of live.kindErrors) {
     if (error.reason === "error") errors.push(`cannot read ${error.kind}: ${error.message}`);
@@ -236,19 +265,7 @@ async function collectDrift(
     if (index % 50 === 49) await yieldToEventLoop();
     reports.push({
       key: releaseKey(history.status),
-      report: analyzeDrift({
-        release: record.name,
-        namespace: record.namespace,
-        baseRevision: base.revision,
-        baseIsDeployed: base.status === "deployed",
-        objects: record.manifest,
-        namespaced,
-        lookup: live.lookup,
-        hpaTargets,
-        options: context.driftOptions,
-        memo: context.driftCache,
-        revisionVersion: objectVersion(base),
-      }),
+      report: analyzeDrift(driftInput(base, record, record.manifest, live.lookup)),
     });
   }
   live.forget();
