@@ -60,9 +60,22 @@ export interface ScanReading {
   readonly rssBytes: number;
 }
 
+export interface ScrapeLoad {
+  /** Scrapers, each on its own schedule. */
+  readonly concurrency: number;
+  /** Scrapes per second of each scraper. */
+  readonly ratePerSecond: number;
+  /** How long: long enough that scans run (and finish) while scrapes arrive. */
+  readonly seconds: number;
+}
+
 export interface ScrapeResult {
   readonly scrapes: number;
   readonly concurrency: number;
+  readonly ratePerSecond: number;
+  readonly seconds: number;
+  /** Scans that finished while the scrapes ran: the latencies include scrapes made during them. */
+  readonly scansDuring: number;
   readonly bodyBytes: number;
   /** Bytes on the wire: gzip, as Prometheus asks for it. */
   readonly wireBytes: number;
@@ -76,7 +89,7 @@ export interface RunningExporter {
   readonly url: string;
   /** Waits for the next scan to be published and reads what it cost. */
   nextScan(timeoutMs: number): Promise<ScanReading>;
-  scrape(scrapes: number, concurrency: number): Promise<ScrapeResult>;
+  scrape(load: ScrapeLoad): Promise<ScrapeResult>;
   get(pathname: string): Promise<string>;
   /** Peak resident set size so far (VmHWM). */
   peakRssBytes(): number;
@@ -201,28 +214,42 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     }
   };
 
-  const scrape = async (scrapes: number, concurrency: number): Promise<ScrapeResult> => {
+  /**
+   * Scrapers on a fixed schedule each, as Prometheus scrapes, for a window that spans scans.
+   * A scrape's latency runs from when it was due, not from when it could be sent, so a
+   * scrape held up behind a slow one is counted as late (no coordinated omission).
+   */
+  const scrape = async (load: ScrapeLoad): Promise<ScrapeResult> => {
     const latencies: number[] = [];
-    let bodyBytes = 0;
     let wireBytes = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < scrapes) {
-        next++;
-        const started = performance.now();
+    const bodyBytes = (await fetchBody("/metrics", true)).body.length;
+    const scansBefore = scansDone(await read());
+    const intervalMs = 1000 / load.ratePerSecond;
+    const perScraper = Math.max(1, Math.round(load.seconds * load.ratePerSecond));
+    const start = performance.now();
+    const scraper = async (index: number) => {
+      // Scrapers start spread over one interval, as independent Prometheus servers do.
+      const offset = (index / load.concurrency) * intervalMs;
+      for (let i = 0; i < perScraper; i++) {
+        const due = start + offset + i * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const response = await fetchBody("/metrics", true, false);
-        latencies.push(performance.now() - started);
+        latencies.push(performance.now() - due);
         wireBytes = response.wireBytes;
       }
     };
-    bodyBytes = (await fetchBody("/metrics", true)).body.length;
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: load.concurrency }, (_, index) => scraper(index)));
+    const scansDuring = scansDone(await read()) - scansBefore;
     latencies.sort((a, b) => a - b);
     const at = (q: number) =>
       latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
     return {
-      scrapes,
-      concurrency,
+      scrapes: latencies.length,
+      concurrency: load.concurrency,
+      ratePerSecond: load.ratePerSecond,
+      seconds: load.seconds,
+      scansDuring,
       bodyBytes,
       wireBytes,
       p50Ms: at(0.5),

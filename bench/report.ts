@@ -184,6 +184,16 @@ export function markdownReport(results: readonly SizeResult[], machine: Record<s
           .join(", "),
     ],
     [
+      "/metrics: scrapes (scans finished meanwhile), by concurrent scrapers",
+      (s) =>
+        s.exporter.scrapes
+          .map(
+            (scrape) =>
+              `${String(scrape.concurrency)}: ${String(scrape.scrapes)} (${String(scrape.scansDuring)})`,
+          )
+          .join(", "),
+    ],
+    [
       "kubectl diff loop (s/release, sample)",
       (s) => `${fixed(s.kubectlDiff.perReleaseSeconds)} (${String(s.kubectlDiff.sampled)})`,
     ],

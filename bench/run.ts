@@ -45,7 +45,8 @@ const { values } = parseArgs({
     "diff-sample": { type: "string", default: "100" },
     "warm-scans": { type: "string", default: "3" },
     "scan-interval": { type: "string", default: "15" },
-    scrapes: { type: "string", default: "2000" },
+    "scrape-rate": { type: "string", default: "20" },
+    "scrape-seconds": { type: "string", default: "" },
     "scrape-concurrency": { type: "string", default: "1,2,8" },
     "exporter-dir": { type: "string", default: repoRoot },
     "keep-dir": { type: "boolean", default: false },
@@ -161,8 +162,10 @@ async function measureSize(releases: number, workDir: string): Promise<SizeResul
       cold = await exporter.nextScan(15 * 60_000);
       for (let i = 0; i < int("warm-scans"); i++) warm.push(await exporter.nextScan(15 * 60_000));
       log("scraping /metrics");
+      // By default each load runs for two scan intervals, so at least one whole scan runs under it.
+      const seconds = values["scrape-seconds"] ? int("scrape-seconds") : 2 * int("scan-interval");
       for (const concurrency of values["scrape-concurrency"].split(",").map(Number))
-        scrapes.push(await exporter.scrape(int("scrapes"), concurrency));
+        scrapes.push(await exporter.scrape({ concurrency, ratePerSecond: int("scrape-rate"), seconds }));
       exporterReleases = (JSON.parse(await exporter.get("/api/v1/releases")) as { releases: ReleaseJson[] })
         .releases;
       peakRssBytes = exporter.peakRssBytes();
