@@ -1476,14 +1476,23 @@ function exporterHealth(): JsonObject {
     .add({
       kind: "timeseries",
       title: "Memory",
-      description: "Resident memory of the exporter process, and the V8 heap in use and allocated.",
+      description:
+        "Resident memory of the exporter process, and the V8 heaps in use and allocated: the scanner thread's, which holds what scans read and grows with the releases, and the serving thread's. The scanner's heap is capped by --scan.heap-limit.",
       unit: "bytes",
       w: 8,
       h: 8,
       targets: [
         { expr: `process_resident_memory_bytes{${EXPORTER}}`, legend: "resident {{instance}}" },
-        { expr: `nodejs_heap_size_used_bytes{${EXPORTER}}`, legend: "heap used {{instance}}" },
-        { expr: `nodejs_heap_size_total_bytes{${EXPORTER}}`, legend: "heap total {{instance}}" },
+        {
+          expr: `helm_drift_exporter_scanner_heap_used_bytes{${EXPORTER}}`,
+          legend: "scanner heap used {{instance}}",
+        },
+        {
+          expr: `helm_drift_exporter_scanner_heap_size_bytes{${EXPORTER}}`,
+          legend: "scanner heap total {{instance}}",
+        },
+        { expr: `nodejs_heap_size_used_bytes{${EXPORTER}}`, legend: "serving heap used {{instance}}" },
+        { expr: `nodejs_heap_size_total_bytes{${EXPORTER}}`, legend: "serving heap total {{instance}}" },
       ],
     })
     .add({
