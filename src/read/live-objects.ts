@@ -32,8 +32,6 @@ export interface LiveObjects {
   readonly kindErrors: readonly { kind: string; reason: UncheckedReason; message: string }[];
   /** Everything the per-kind collections hold (Helm-labelled objects, declared or not). */
   readonly listed: readonly ClusterObject[];
-  /** After the analysis: drops the copies it compared (their outcomes are memoized). */
-  readonly forget: () => void;
 }
 
 /**
@@ -111,11 +109,10 @@ export async function readLiveObjects(
   refs: readonly ResourceRef[],
   helmManagers: readonly string[],
   needsObject: NeedsObject,
+  compareKind: CompareKind,
   concurrency: number,
   signal?: AbortSignal,
-  compareKind?: CompareKind,
 ): Promise<LiveObjects> {
-  const compared: KeptObject[] = [];
   const results = new Map<string, LiveLookup>();
   const kindErrors: { kind: string; reason: UncheckedReason; message: string }[] = [];
   const byKind = new Map<string, { info: ResourceInfo; refs: ResourceRef[] }>();
@@ -176,7 +173,7 @@ export async function readLiveObjects(
       } else if (needsObject(ref, object.version)) toGet.push({ ref, info });
       else results.set(refKey(ref), knownUnchanged(object.version, ref));
     }
-    if (compareKind && copies.length > 0) {
+    if (copies.length > 0) {
       // Compared now, kind by kind, the copies are dropped before the next kinds arrive: the
       // texts of every kind alive together were the cold scan's peak memory.
       compareKind(
@@ -187,7 +184,7 @@ export async function readLiveObjects(
         object.text = undefined;
         results.set(refKey(ref), knownUnchanged(object.version, ref));
       }
-    } else compared.push(...copies.map(({ object }) => object));
+    }
     if (unresolved.length === 0) return;
     // Declared but not labelled: deleted, or its Helm label removed. Which of the two, and whether
     // it changed since the last scan, is known from the kind's names and versions, watched only
@@ -243,9 +240,6 @@ export async function readLiveObjects(
     lookup,
     kindErrors,
     listed: allListed,
-    forget: () => {
-      for (const object of compared) object.text = undefined;
-    },
   };
 }
 

@@ -245,8 +245,6 @@ async function collectDrift(
       (declarations.get(refKey(ref)) ?? []).some(
         ({ base }) => !context.driftCache.has(objectMemoKey(objectVersion(base), ref, version, scaled(ref))),
       ),
-    context.concurrency,
-    context.signal,
     // Each kind is compared as it arrives, which files its objects' outcomes in the memo; the
     // per-release analysis below then reads them from there.
     (kindRefs, lookup) => {
@@ -254,6 +252,8 @@ async function collectDrift(
         for (const { base, record, object } of declarations.get(refKey(ref)) ?? [])
           analyzeDrift(driftInput(base, record, [object], lookup));
     },
+    context.concurrency,
+    context.signal,
   );
   for (const error of live.kindErrors) {
     if (error.reason === "error") errors.push(`cannot read ${error.kind}: ${error.message}`);
@@ -268,7 +268,6 @@ async function collectDrift(
       report: analyzeDrift(driftInput(base, record, record.manifest, live.lookup)),
     });
   }
-  live.forget();
   // Drift the cluster keeps no date for (a deleted object) is dated from when this process first saw it.
   const undated = reports.flatMap(({ key, report }) =>
     report.resources
