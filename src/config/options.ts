@@ -72,7 +72,8 @@ export const OPTIONS = [
     type: "bytes",
     fileKey: ["release", "maxDecodedBytes"],
     default: "64Mi",
-    description: "Largest decompressed release record accepted (gzip bomb guard)",
+    description:
+      "Largest decompressed release record, and largest manifest once YAML aliases are expanded, accepted (gzip and alias bomb guard)",
   },
   {
     flag: "drift.helm-managers",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
-import { decodeBase64, decodeRelease, parseManifest, parseTime } from "./decode.ts";
+import { decodeBase64, decodeRelease, parseTime } from "./decode.ts";
 
 function decodeOk(encoded: string) {
   const result = decodeRelease(encoded);
@@ -10,11 +10,7 @@ function decodeOk(encoded: string) {
   return result.record;
 }
 
-function decodeFails(
-  encoded: string,
-  reason: string,
-  limits = { maxDecodedBytes: 1024 * 1024, maxYamlAliases: 100 },
-) {
+function decodeFails(encoded: string, reason: string, limits = { maxDecodedBytes: 1024 * 1024 }) {
   const result = decodeRelease(encoded, limits);
   assert.ok(!result.ok, `expected ${reason}, got a record`);
   assert.equal(result.reason, reason, result.message);
@@ -151,50 +147,6 @@ describe("decodeRelease", () => {
 
   it("reports a manifest that is not YAML", () => {
     decodeFails(encodeRelease(releaseRecord({ manifest: "kind: [unclosed\n" })), "manifest");
-  });
-});
-
-describe("parseManifest", () => {
-  it("splits documents, keeps sources and namespaces, expands Lists, skips empty documents", () => {
-    const objects = parseManifest(
-      [
-        "---",
-        "# Source: c/templates/a.yaml",
-        "apiVersion: v1",
-        "kind: ConfigMap",
-        "metadata:",
-        "  name: a",
-        "  namespace: other",
-        "---",
-        "# Source: c/templates/empty.yaml",
-        "---",
-        "# Source: c/templates/list.yaml",
-        "apiVersion: v1",
-        "kind: List",
-        "items:",
-        "- {apiVersion: v1, kind: Service, metadata: {name: s}}",
-        "- {apiVersion: v1, kind: Secret, metadata: {name: t}}",
-      ].join("\n"),
-      { maxYamlAliases: 100 },
-    );
-    assert.deepEqual(
-      objects.map((o) => [o.kind, o.name, o.namespace, o.source]),
-      [
-        ["ConfigMap", "a", "other", "c/templates/a.yaml"],
-        ["Service", "s", undefined, "c/templates/list.yaml"],
-        ["Secret", "t", undefined, "c/templates/list.yaml"],
-      ],
-    );
-  });
-
-  it("reads scalars as Kubernetes does (YAML 1.1)", () => {
-    const [object] = parseManifest(
-      "apiVersion: v1\nkind: X\nmetadata: {name: x}\nspec: {a: yes, b: 0755, c: '0755', t: 12:30, d: 2001-12-14}\n",
-      {
-        maxYamlAliases: 100,
-      },
-    );
-    assert.deepEqual(object?.body.spec, { a: true, b: 493, c: "0755", t: "12:30", d: "2001-12-14" });
   });
 });
 

@@ -4,7 +4,7 @@
  * goes on with the others.
  */
 import { gunzipSync } from "node:zlib";
-import { isMap, parseAllDocuments, type Tags } from "yaml";
+import { ManifestError, parseManifest } from "./manifest.ts";
 import {
   isReleaseStatus,
   type ChartInfo,
@@ -30,15 +30,15 @@ export type DecodeResult =
   | { readonly ok: false; readonly reason: UnreadableReason; readonly message: string };
 
 export interface DecodeLimits {
-  /** Largest decompressed record accepted; a gzip bomb stops here. */
+  /**
+   * Largest decompressed record accepted, and largest manifest once its YAML aliases are
+   * expanded: a gzip bomb and an alias bomb stop here.
+   */
   readonly maxDecodedBytes: number;
-  /** YAML aliases a manifest may expand; an alias bomb stops here. */
-  readonly maxYamlAliases: number;
 }
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   maxDecodedBytes: 64 * 1024 * 1024,
-  maxYamlAliases: 100,
 };
 
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08] as const;
@@ -128,7 +128,7 @@ function parseRecord(json: string, limits: DecodeLimits): ReleaseRecord {
     ...(deleted && { deleted }),
     chart: parseChart(record.chart),
     applyMethod: record.apply_method === "ssa" ? "ssa" : "csa",
-    manifest: parseManifest(manifestText, limits),
+    manifest: readManifest(manifestText, limits),
     hooks: parseHooks(record.hooks, limits),
   };
 }
@@ -145,11 +145,20 @@ function parseChart(value: unknown): ChartInfo {
   };
 }
 
+function readManifest(text: string, limits: DecodeLimits): ManifestObject[] {
+  try {
+    return parseManifest(text, { maxExpandedBytes: limits.maxDecodedBytes });
+  } catch (error) {
+    if (error instanceof ManifestError) throw new DecodeError("manifest", error.message);
+    throw error;
+  }
+}
+
 /** apiVersion and namespace of a hook, from its manifest; unparseable manifests give neither. */
 function hookTarget(manifest: unknown, limits: DecodeLimits): { apiVersion?: string; namespace?: string } {
   if (typeof manifest !== "string") return {};
   try {
-    const [object] = parseManifest(manifest, limits);
+    const [object] = readManifest(manifest, limits);
     if (!object) return {};
     return { apiVersion: object.apiVersion, ...(object.namespace && { namespace: object.namespace }) };
   } catch {
@@ -183,115 +192,6 @@ function parseHooks(value: unknown, limits: DecodeLimits): Hook[] {
 
 function isHookPhase(value: string): value is HookPhase {
   return ["", "Unknown", "Running", "Succeeded", "Failed"].includes(value);
-}
-
-/**
- * Parses the manifest's YAML documents the way Kubernetes' YAML reader does (YAML 1.1
- * scalars, merge keys), with aliases bounded so a crafted manifest cannot exhaust memory.
- */
-export function parseManifest(text: string, limits: Pick<DecodeLimits, "maxYamlAliases">): ManifestObject[] {
-  const objects: ManifestObject[] = [];
-  const documents = parseAllDocuments(text, {
-    version: "1.1",
-    merge: true,
-    uniqueKeys: false,
-    customTags: withoutTimeTags,
-  });
-  if (!Array.isArray(documents)) return objects; // an empty stream
-  for (const document of documents) {
-    if (document.errors.length > 0) {
-      throw new DecodeError("manifest", `manifest is not valid YAML: ${document.errors[0]?.message ?? ""}`);
-    }
-    if (!isMap(document.contents)) continue; // empty documents between separators
-    let body: unknown;
-    try {
-      body = document.toJS({ maxAliasCount: limits.maxYamlAliases });
-    } catch (error) {
-      throw new DecodeError("manifest", `manifest cannot be read: ${errorMessage(error)}`);
-    }
-    // The yaml library attaches the `# Source:` comment to the document or to its first node.
-    const comments = `${document.commentBefore ?? ""}\n${document.contents.commentBefore ?? ""}`;
-    const source = /^\s*Source:\s*(\S.*)$/m.exec(comments)?.[1]?.trim();
-    objects.push(...manifestObjects(body, source));
-  }
-  return objects;
-}
-
-/**
- * go-yaml, which Helm and Kubernetes use, reads `12:30` and `2001-12-14` as strings; the
- * yaml library's 1.1 schema would make them a sexagesimal number and a Date.
- */
-function withoutTimeTags(tags: Tags): Tags {
-  return tags.filter(
-    (tag) =>
-      !(typeof tag === "object" && (tag.format === "TIME" || tag.tag === "tag:yaml.org,2002:timestamp")),
-  );
-}
-
-function manifestObjects(body: unknown, source: string | undefined): ManifestObject[] {
-  if (!body || typeof body !== "object" || Array.isArray(body)) return [];
-  const object = body as Record<string, unknown>;
-  // A `kind: List` document carries its objects in items, and Helm applies each.
-  if (typeof object.kind === "string" && object.kind.endsWith("List") && Array.isArray(object.items)) {
-    return object.items.flatMap((item: unknown) => manifestObjects(item, source));
-  }
-  const metadata =
-    object.metadata && typeof object.metadata === "object"
-      ? (object.metadata as Record<string, unknown>)
-      : {};
-  if (
-    typeof object.apiVersion !== "string" ||
-    typeof object.kind !== "string" ||
-    typeof metadata.name !== "string"
-  ) {
-    return [];
-  }
-  return [
-    new StoredManifestObject(
-      {
-        apiVersion: copied(object.apiVersion),
-        kind: copied(object.kind),
-        name: copied(metadata.name),
-        ...(typeof metadata.namespace === "string" &&
-          metadata.namespace !== "" && { namespace: copied(metadata.namespace) }),
-        ...(source && { source: copied(source) }),
-      },
-      JSON.stringify(object),
-    ),
-  ];
-}
-
-/**
- * A manifest object whose body is kept as JSON text and parsed again on each read: a
- * decoded release stays cached for as long as it is deployed, and text is a fraction of
- * the parsed tree (which would also hold slices of the whole manifest). The drift
- * analysis reads a body only when the object or its live copy changed.
- */
-class StoredManifestObject implements ManifestObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly namespace?: string;
-  readonly source?: string;
-  readonly #text: string;
-
-  constructor(identity: Omit<ManifestObject, "body">, text: string) {
-    this.apiVersion = identity.apiVersion;
-    this.kind = identity.kind;
-    this.name = identity.name;
-    if (identity.namespace !== undefined) this.namespace = identity.namespace;
-    if (identity.source !== undefined) this.source = identity.source;
-    this.#text = text;
-  }
-
-  get body(): Readonly<Record<string, unknown>> {
-    return JSON.parse(this.#text) as Record<string, unknown>;
-  }
-}
-
-/** A string of its own: a slice of the manifest would keep the whole manifest alive. */
-function copied(value: string): string {
-  return JSON.parse(JSON.stringify(value)) as string;
 }
 
 /** Go writes RFC3339Nano; Helm 3 writes "" for zero times and Helm 4 omits them. */

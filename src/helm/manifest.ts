@@ -1,0 +1,189 @@
+/**
+ * Reads a release's manifest, the YAML documents Helm applied, the way Kubernetes reads
+ * them: documents split as its YAML reader splits them, scalars by go-yaml v2's rules
+ * (yaml-scalars.ts). Errors never quote the manifest: it may hold Secret data.
+ */
+import { load, YAMLException, type LoadOptions } from "js-yaml";
+import type { ManifestObject } from "./release.ts";
+import { KUBERNETES_YAML_SCHEMA } from "./yaml-scalars.ts";
+
+export interface ManifestLimits {
+  /**
+   * Largest manifest, in JSON bytes, once YAML aliases are expanded: aliases are read as
+   * shared references, and a few lines of them would otherwise expand to gigabytes.
+   */
+  readonly maxExpandedBytes: number;
+}
+
+export class ManifestError extends Error {}
+
+// js-yaml's types predate maxDepth (added in 4.2).
+interface LoadLimits extends LoadOptions {
+  readonly maxDepth: number;
+}
+
+const LOAD_OPTIONS: LoadLimits = {
+  schema: KUBERNETES_YAML_SCHEMA,
+  // Duplicate keys: the last wins, as in go-yaml v2, instead of an error.
+  json: true,
+  // CRD schemas nest deeply; js-yaml's default of 100 is too tight for them.
+  maxDepth: 1000,
+};
+
+/**
+ * A line that starts with `---` ends a document, as in Kubernetes' YAML reader
+ * (k8s.io/apimachinery/pkg/util/yaml), which allows only a comment after it.
+ */
+const SEPARATOR = /^---([^\n]*)$/gm;
+const SOURCE = /^#\s*Source:\s*(\S.*?)\s*$/;
+
+export function parseManifest(text: string, limits: ManifestLimits): ManifestObject[] {
+  const objects: ManifestObject[] = [];
+  let expandedBytes = 0;
+  const sizes = new Map<object, number>();
+  for (const { document, line } of splitDocuments(text)) {
+    let body: unknown;
+    try {
+      body = load(document, LOAD_OPTIONS);
+    } catch (error) {
+      throw new ManifestError(`manifest is not valid YAML: ${yamlError(error, line)}`);
+    }
+    // Text without an alias expands to itself; only a `*` can make a document larger than its text.
+    expandedBytes += document.includes("*") ? jsonSize(body, sizes) : document.length;
+    if (expandedBytes > limits.maxExpandedBytes) {
+      throw new ManifestError(
+        `manifest expands through YAML aliases to more than ${String(limits.maxExpandedBytes)} bytes`,
+      );
+    }
+    objects.push(...manifestObjects(body, sourceOf(document)));
+  }
+  return objects;
+}
+
+function* splitDocuments(text: string): Generator<{ document: string; line: number }> {
+  let start = 0;
+  let line = 1;
+  for (const match of text.matchAll(SEPARATOR)) {
+    const after = (match[1] ?? "").trim();
+    if (after !== "" && !after.startsWith("#")) {
+      throw new ManifestError(
+        `manifest has content after a document separator on line ${String(line + lineCount(text, start, match.index))}, which Kubernetes' YAML reader refuses`,
+      );
+    }
+    const document = text.slice(start, match.index);
+    yield { document, line };
+    line += lineCount(text, start, match.index) + 1;
+    start = match.index + match[0].length + 1;
+  }
+  if (start < text.length) yield { document: text.slice(start), line };
+}
+
+function lineCount(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let at = text.indexOf("\n", from); at !== -1 && at < to; at = text.indexOf("\n", at + 1)) count++;
+  return count;
+}
+
+/** The `# Source:` comment among the comments that open a document. */
+function sourceOf(document: string): string | undefined {
+  for (const line of document.split("\n", 8)) {
+    const trimmed = line.trim();
+    if (trimmed === "") continue;
+    if (!trimmed.startsWith("#")) return undefined;
+    const source = SOURCE.exec(trimmed)?.[1];
+    if (source) return copied(source);
+  }
+  return undefined;
+}
+
+/** js-yaml's reason and position, without its snippet of the source. */
+function yamlError(error: unknown, firstLine: number): string {
+  if (error instanceof YAMLException) {
+    return `${error.reason} at line ${String(firstLine + error.mark.line)}, column ${String(error.mark.column + 1)}`;
+  }
+  // A stack overflow on absurd nesting, not the manifest's text.
+  return error instanceof Error ? error.name : "unknown error";
+}
+
+/**
+ * About how long JSON.stringify(value) would be, counting a value reached twice (an
+ * alias) each time, and each distinct object once (memoized), so a bomb is measured in
+ * the time its text takes to read.
+ */
+function jsonSize(value: unknown, sizes: Map<object, number>): number {
+  if (typeof value === "string") return value.length + 2;
+  if (value === null || typeof value !== "object") return 8;
+  const known = sizes.get(value);
+  if (known !== undefined) return known;
+  let size = 2;
+  if (Array.isArray(value)) for (const item of value) size += 1 + jsonSize(item, sizes);
+  else for (const [key, item] of Object.entries(value)) size += key.length + 4 + jsonSize(item, sizes);
+  sizes.set(value, size);
+  return size;
+}
+
+function manifestObjects(body: unknown, source: string | undefined): ManifestObject[] {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return [];
+  const object = body as Record<string, unknown>;
+  // A `kind: List` document carries its objects in items, and Helm applies each.
+  if (typeof object.kind === "string" && object.kind.endsWith("List") && Array.isArray(object.items)) {
+    return object.items.flatMap((item: unknown) => manifestObjects(item, source));
+  }
+  const metadata =
+    object.metadata && typeof object.metadata === "object"
+      ? (object.metadata as Record<string, unknown>)
+      : {};
+  if (
+    typeof object.apiVersion !== "string" ||
+    typeof object.kind !== "string" ||
+    typeof metadata.name !== "string"
+  ) {
+    return [];
+  }
+  return [
+    new StoredManifestObject(
+      {
+        apiVersion: copied(object.apiVersion),
+        kind: copied(object.kind),
+        name: copied(metadata.name),
+        ...(typeof metadata.namespace === "string" &&
+          metadata.namespace !== "" && { namespace: copied(metadata.namespace) }),
+        ...(source && { source }),
+      },
+      JSON.stringify(object),
+    ),
+  ];
+}
+
+/**
+ * A manifest object whose body is kept as JSON text and parsed again on each read: a
+ * decoded release stays cached for as long as it is deployed, and text is a fraction of
+ * the parsed tree (which would also hold slices of the whole manifest). The drift
+ * analysis reads a body only when the object or its live copy changed.
+ */
+class StoredManifestObject implements ManifestObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly source?: string;
+  readonly #text: string;
+
+  constructor(identity: Omit<ManifestObject, "body">, text: string) {
+    this.apiVersion = identity.apiVersion;
+    this.kind = identity.kind;
+    this.name = identity.name;
+    if (identity.namespace !== undefined) this.namespace = identity.namespace;
+    if (identity.source !== undefined) this.source = identity.source;
+    this.#text = text;
+  }
+
+  get body(): Readonly<Record<string, unknown>> {
+    return JSON.parse(this.#text) as Record<string, unknown>;
+  }
+}
+
+/** A string of its own: a slice of the manifest would keep the whole manifest alive. */
+function copied(value: string): string {
+  return JSON.parse(JSON.stringify(value)) as string;
+}
