@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
+import { parseBytes, resolveConfig } from "../../src/config/config.ts";
 import { repoRoot } from "../cluster/binaries.ts";
 import { chartCopies, CHART } from "../../scripts/sync-chart.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
@@ -175,6 +176,23 @@ describe("chart", () => {
       "rbac.rules[0].verbs={get,list}",
     ]);
     assert.ok(!rulesOf(narrowed).some((rule) => JSON.stringify(rule).includes('"*"')), "narrowed kinds");
+  });
+
+  it("renders a config file the exporter accepts, with the scanner's heap limit below the memory limit", () => {
+    const objects = render(["--set", "config.scanTimeout=7m"]);
+    const configMap = objects.find((o) => o.kind === "ConfigMap") as { data: Record<string, string> };
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-chart-")), "config.yaml");
+    writeFileSync(file, configMap.data["config.yaml"] ?? "");
+    const config = resolveConfig({ configFile: file, flags: {}, env: {} });
+    assert.equal(config.scanTimeoutMs, 7 * 60_000);
+    assert.equal(config.scanHeapLimitBytes, 320 * 2 ** 20);
+    const deployment = objects.find((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } };
+    };
+    const memoryLimit = parseBytes(
+      deployment.spec.template.spec.containers[0]?.resources.limits.memory ?? "",
+    );
+    assert.ok(memoryLimit && config.scanHeapLimitBytes < memoryLimit - 150 * 2 ** 20);
   });
 
   it("refuses invalid values with a clear message", async () => {
