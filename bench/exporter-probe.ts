@@ -4,14 +4,19 @@
  * from its own /metrics, its peak RSS from /proc, and /metrics latency under concurrent
  * scrapers. Nothing is measured inside the exporter's process but what it exports.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { parseExposition, type Sample } from "../src/testing/metrics-text.ts";
 import { freePort } from "../test/support/processes.ts";
+import type { ScrapeClientResult } from "./scrape-client.ts";
+
+const SCRAPE_CLIENT = fileURLToPath(new URL("./scrape-client.ts", import.meta.url));
+const execFileAsync = promisify(execFile);
 
 const sum = (
   samples: readonly Sample[],
@@ -82,6 +87,8 @@ export interface ScrapeResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** The scrape client's own event-loop delay p99 (ms): a stall of the client, counted in its latencies. */
+  readonly clientDelayP99Ms: number;
 }
 
 export interface RunningExporter {
@@ -215,33 +222,21 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   };
 
   /**
-   * Scrapers on a fixed schedule each, as Prometheus scrapes, for a window that spans scans.
-   * A scrape's latency runs from when it was due, not from when it could be sent, so a
-   * scrape held up behind a slow one is counted as late (no coordinated omission).
+   * Scrapers on a fixed schedule each, as Prometheus scrapes, for a window that spans scans,
+   * run in a process of their own (bench/scrape-client.ts) so that this process's garbage
+   * collection is not counted as the exporter's latency.
    */
   const scrape = async (load: ScrapeLoad): Promise<ScrapeResult> => {
-    const latencies: number[] = [];
-    let wireBytes = 0;
     const bodyBytes = (await fetchBody("/metrics", true)).body.length;
     const scansBefore = scansDone(await read());
-    const intervalMs = 1000 / load.ratePerSecond;
-    const perScraper = Math.max(1, Math.round(load.seconds * load.ratePerSecond));
-    const start = performance.now();
-    const scraper = async (index: number) => {
-      // Scrapers start spread over one interval, as independent Prometheus servers do.
-      const offset = (index / load.concurrency) * intervalMs;
-      for (let i = 0; i < perScraper; i++) {
-        const due = start + offset + i * intervalMs;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        const response = await fetchBody("/metrics", true, false);
-        latencies.push(performance.now() - due);
-        wireBytes = response.wireBytes;
-      }
-    };
-    await Promise.all(Array.from({ length: load.concurrency }, (_, index) => scraper(index)));
+    const client = await execFileAsync(
+      process.execPath,
+      [SCRAPE_CLIENT, `${url}/metrics`, ...[load.concurrency, load.ratePerSecond, load.seconds].map(String)],
+      { maxBuffer: 64 * 2 ** 20 },
+    );
+    const result = JSON.parse(client.stdout) as ScrapeClientResult;
     const scansDuring = scansDone(await read()) - scansBefore;
-    latencies.sort((a, b) => a - b);
+    const latencies = result.latenciesMs;
     const at = (q: number) =>
       latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
     return {
@@ -251,10 +246,11 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       seconds: load.seconds,
       scansDuring,
       bodyBytes,
-      wireBytes,
+      wireBytes: result.wireBytes,
       p50Ms: at(0.5),
       p99Ms: at(0.99),
       maxMs: latencies.at(-1) ?? 0,
+      clientDelayP99Ms: result.clientDelayP99Ms,
     };
   };
 

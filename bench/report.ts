@@ -194,6 +194,13 @@ export function markdownReport(results: readonly SizeResult[], machine: Record<s
           .join(", "),
     ],
     [
+      "/metrics: the scrape client's own event-loop delay p99 (ms), by concurrent scrapers",
+      (s) =>
+        s.exporter.scrapes
+          .map((scrape) => `${String(scrape.concurrency)}: ${fixed(scrape.clientDelayP99Ms)}`)
+          .join(", "),
+    ],
+    [
       "kubectl diff loop (s/release, sample)",
       (s) => `${fixed(s.kubectlDiff.perReleaseSeconds)} (${String(s.kubectlDiff.sampled)})`,
     ],
