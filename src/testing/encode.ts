@@ -44,3 +44,14 @@ export function releaseRecord(options: RecordOptions = {}): Record<string, unkno
     ...(helm4 && { apply_method: "ssa" }),
   };
 }
+
+/** A ConfigMap manifest whose nine levels of YAML aliases expand to 9^9 strings ("billion laughs"). */
+export function aliasBombManifest(): string {
+  const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let level = 1; level < 9; level++) {
+    const previous = String.fromCharCode(96 + level);
+    const name = String.fromCharCode(97 + level);
+    lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(",")}]`);
+  }
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n${lines.join("\n")}\n`;
+}
