@@ -41,12 +41,12 @@ export function parseManifest(text: string, limits: ManifestLimits): ManifestObj
   const objects: ManifestObject[] = [];
   let expandedBytes = 0;
   const sizes = new Map<object, number>();
-  for (const { document, line } of splitDocuments(text)) {
+  for (const { document, offset } of splitDocuments(text)) {
     let body: unknown;
     try {
       body = load(document, LOAD_OPTIONS);
     } catch (error) {
-      throw new ManifestError(`manifest is not valid YAML: ${yamlError(error, line)}`);
+      throw new ManifestError(`manifest is not valid YAML: ${yamlError(error, lineAt(text, offset))}`);
     }
     // Text without an alias expands to itself; only a `*` can make a document larger than its text.
     expandedBytes += document.includes("*") ? jsonSize(body, sizes) : document.length;
@@ -60,28 +60,27 @@ export function parseManifest(text: string, limits: ManifestLimits): ManifestObj
   return objects;
 }
 
-function* splitDocuments(text: string): Generator<{ document: string; line: number }> {
+/** Each document with where it starts in the text, so an error can name its line. */
+function* splitDocuments(text: string): Generator<{ document: string; offset: number }> {
   let start = 0;
-  let line = 1;
   for (const match of text.matchAll(SEPARATOR)) {
     const after = (match[1] ?? "").trim();
     if (after !== "" && !after.startsWith("#")) {
       throw new ManifestError(
-        `manifest has content after a document separator on line ${String(line + lineCount(text, start, match.index))}, which Kubernetes' YAML reader refuses`,
+        `manifest has content after a document separator on line ${String(lineAt(text, match.index))}, which Kubernetes' YAML reader refuses`,
       );
     }
-    const document = text.slice(start, match.index);
-    yield { document, line };
-    line += lineCount(text, start, match.index) + 1;
+    yield { document: text.slice(start, match.index), offset: start };
     start = match.index + match[0].length + 1;
   }
-  if (start < text.length) yield { document: text.slice(start), line };
+  if (start < text.length) yield { document: text.slice(start), offset: start };
 }
 
-function lineCount(text: string, from: number, to: number): number {
-  let count = 0;
-  for (let at = text.indexOf("\n", from); at !== -1 && at < to; at = text.indexOf("\n", at + 1)) count++;
-  return count;
+/** The line (from 1) at an offset; only errors need it. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let at = text.indexOf("\n"); at !== -1 && at < offset; at = text.indexOf("\n", at + 1)) line++;
+  return line;
 }
 
 /** The `# Source:` comment among the comments that open a document. */
