@@ -154,12 +154,9 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   );
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-  /**
-   * GET a path; with `gzip`, as Prometheus scrapes: asks for gzip. The latency of a scrape is
-   * the time to its last byte; decompressing is the scraper's work, done here once to check it.
-   */
-  const fetchBody = (pathname: string, gzip: boolean, decompress = true) =>
-    new Promise<{ body: string; wireBytes: number }>((resolve, reject) => {
+  /** GET a path, its body as text; with `gzip`, asks for gzip as Prometheus does and decompresses it. */
+  const fetchBody = (pathname: string, gzip: boolean) =>
+    new Promise<string>((resolve, reject) => {
       const headers = { "Accept-Encoding": gzip ? "gzip" : "identity" };
       http
         .get(`${url}${pathname}`, { agent, headers }, (response) => {
@@ -172,14 +169,13 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
               return;
             }
             const zipped = response.headers["content-encoding"] === "gzip";
-            const body = zipped && decompress ? gunzipSync(wire) : zipped ? Buffer.alloc(0) : wire;
-            resolve({ body: body.toString("utf8"), wireBytes: wire.length });
+            resolve((zipped ? gunzipSync(wire) : wire).toString("utf8"));
           });
           response.on("error", reject);
         })
         .on("error", reject);
     });
-  const get = async (pathname: string) => (await fetchBody(pathname, false)).body;
+  const get = (pathname: string) => fetchBody(pathname, false);
 
   const rss = (field: "VmRSS" | "VmHWM") => {
     const status = readFileSync(`/proc/${String(pid)}/status`, "utf8");
@@ -227,7 +223,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
    * collection is not counted as the exporter's latency.
    */
   const scrape = async (load: ScrapeLoad): Promise<ScrapeResult> => {
-    const bodyBytes = (await fetchBody("/metrics", true)).body.length;
+    const bodyBytes = (await fetchBody("/metrics", true)).length;
     const scansBefore = scansDone(await read());
     const client = await execFileAsync(
       process.execPath,
