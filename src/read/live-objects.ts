@@ -18,7 +18,7 @@ import { isObject } from "../analysis/drift/merge-keys.ts";
 import type { Collections } from "./collections.ts";
 import type { Discovery, ResourceInfo } from "./discovery.ts";
 import { toClusterObject } from "./hook-objects.ts";
-import { apiBase, type NamespaceScope } from "./namespaces.ts";
+import { apiBase, inScope, type NamespaceScope } from "./namespaces.ts";
 
 export const HELM_MANAGED_SELECTOR = "app.kubernetes.io/managed-by=Helm";
 
@@ -92,12 +92,21 @@ export class LiveCopy {
  * level: a closure made inside a scan holds that scan's whole scope (every object it read
  * and compared) for the life of the process.
  */
-function keepComparable(apiVersion: string, kind: string, helmManagers: readonly string[]) {
-  return (item: KubeObject): KeptObject => ({
-    version: objectVersion(item.metadata),
-    text: JSON.stringify(comparable(item, helmManagers)),
-    summary: toClusterObject(item, apiVersion, kind),
-  });
+function keepComparable(
+  apiVersion: string,
+  kind: string,
+  helmManagers: readonly string[],
+  scope: NamespaceScope,
+) {
+  return (item: KubeObject): KeptObject | undefined =>
+    // A cluster-wide list also returns the excluded namespaces' objects: they are not kept.
+    item.metadata.namespace !== undefined && !inScope(scope, item.metadata.namespace)
+      ? undefined
+      : {
+          version: objectVersion(item.metadata),
+          text: JSON.stringify(comparable(item, helmManagers)),
+          summary: toClusterObject(item, apiVersion, kind),
+        };
 }
 
 const keepVersion = (item: KubeObject): string => objectVersion(item.metadata);
@@ -117,6 +126,14 @@ export async function readLiveObjects(
   const kindErrors: { kind: string; reason: UncheckedReason; message: string }[] = [];
   const byKind = new Map<string, { info: ResourceInfo; refs: ResourceRef[] }>();
   for (const ref of refs) {
+    if (ref.namespace !== undefined && !inScope(scope, ref.namespace)) {
+      results.set(refKey(ref), {
+        state: "unchecked",
+        reason: "out_of_scope",
+        message: `namespace ${ref.namespace} is outside the namespaces this exporter scans`,
+      });
+      continue;
+    }
     const info = discovery.resolve(ref.apiVersion, ref.kind);
     if (!info) {
       results.set(refKey(ref), {
@@ -146,7 +163,7 @@ export async function readLiveObjects(
           purpose: `drift ${apiVersion}`,
           resource: info.resource,
           labelSelector: HELM_MANAGED_SELECTOR,
-          keep: keepComparable(apiVersion, info.kind, helmManagers),
+          keep: keepComparable(apiVersion, info.kind, helmManagers, scope),
         },
         signal,
       );

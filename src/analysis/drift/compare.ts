@@ -23,6 +23,9 @@ export interface FieldDiff {
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const RELEASE_NAME_ANNOTATION = "meta.helm.sh/release-name";
 export const RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace";
+/** kubectl apply's copy of the whole object it applied: for a Secret, its data. */
+export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
+export const SECRET_KIND = "Secret";
 
 const IGNORED_TOP_LEVEL = new Set(["apiVersion", "kind", "status"]);
 const IGNORED_METADATA = new Set([
@@ -43,7 +46,7 @@ const IGNORED_ANNOTATIONS = new Set([
   RELEASE_NAME_ANNOTATION,
   RELEASE_NAMESPACE_ANNOTATION,
   "deployment.kubernetes.io/revision",
-  "kubectl.kubernetes.io/last-applied-configuration",
+  LAST_APPLIED_ANNOTATION,
 ]);
 /** Maps whose values are resource quantities. */
 const QUANTITY_MAPS = new Set(["limits", "requests", "hard", "capacity", "allocatable", "overhead"]);
@@ -58,7 +61,7 @@ export function compareObject(
   context: CompareContext,
 ): FieldDiff[] {
   const diffs: FieldDiff[] = [];
-  const isSecret = context.kind === "Secret";
+  const isSecret = isSecretObject(context.kind, live);
   const body = isSecret ? secretWithStringDataMerged(declared) : declared;
   for (const [field, value] of Object.entries(body)) {
     if (IGNORED_TOP_LEVEL.has(field)) continue;
@@ -67,7 +70,42 @@ export function compareObject(
     else if (isSecret && field === "data" && isObject(value)) compareSecretData(value, live.data, diffs);
     else compareValue(value, live[field], path, diffs);
   }
-  return diffs;
+  return isSecret ? diffs.map(redactSecretDiff) : diffs;
+}
+
+/** The live object's kind decides too, not only the manifest's: a release record is anyone's input. */
+export function isSecretObject(declaredKind: string, live: Readonly<Record<string, unknown>>): boolean {
+  return declaredKind === SECRET_KIND || live.kind === SECRET_KIND;
+}
+
+/**
+ * A Secret's diff shows values only where they cannot hold Secret material: its type, its
+ * immutability, and single labels and annotations other than kubectl's last-applied copy
+ * (which holds the whole Secret). Anything else, whatever shape the manifest gave it (a
+ * string where a map belongs would otherwise be compared with, and show, the live map), is
+ * redacted on both sides: the declared values come from the release, and are as secret.
+ */
+export function redactSecretDiff(diff: FieldDiff): FieldDiff {
+  if (showsSecretValue(diff)) return diff;
+  return {
+    ...diff,
+    declared: diff.declared === undefined ? undefined : REDACTED,
+    live: diff.live === undefined ? undefined : REDACTED,
+    sensitive: true,
+  };
+}
+
+function showsSecretValue(diff: FieldDiff): boolean {
+  const scalar = (value: unknown) => typeof value !== "object"; // null is an object here too
+  if (!scalar(diff.declared) || !scalar(diff.live)) return false;
+  const fields = diff.path.map((segment) => ("field" in segment ? segment.field : undefined));
+  const [first, second, third] = fields;
+  if (fields.length === 1) return first === "type" || first === "immutable";
+  return (
+    fields.length === 3 &&
+    first === "metadata" &&
+    (second === "labels" || (second === "annotations" && third !== LAST_APPLIED_ANNOTATION))
+  );
 }
 
 function compareMetadata(declared: Record<string, unknown>, live: unknown, diffs: FieldDiff[]): void {

@@ -120,6 +120,83 @@ describe("real changes, with the manager that made them", () => {
     );
   });
 
+  describe("never shows a Secret's data, whatever shape the manifest gives it", () => {
+    const marker = "hunter2-live";
+    const lastApplied = JSON.stringify({ apiVersion: "v1", kind: "Secret", data: { pw: marker } });
+    const liveSecret: Body = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "s",
+        labels: { tier: "db" },
+        annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied, note: "kept" },
+      },
+      type: "Opaque",
+      data: { pw: Buffer.from(marker).toString("base64") },
+    };
+    const cases: [string, Body, string][] = [
+      ["data as a string", { data: "x" }, "data"],
+      ["data as a list", { data: ["x"] }, "data"],
+      ["stringData as a string", { stringData: "x" }, ""],
+      ["annotations as a string", { metadata: { annotations: "x" } }, "metadata.annotations"],
+      ["metadata as a string", { metadata: "x" }, "metadata"],
+      [
+        "the last-applied annotation declared",
+        { metadata: { annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" } } },
+        "",
+      ],
+      ["a made-up field", { secrets: { pw: "x" } }, "secrets"],
+    ];
+    for (const [name, declared, path] of cases) {
+      it(name, () => {
+        for (const kind of ["Secret", "ConfigMap"]) {
+          // The live object's kind decides too: a manifest that names another kind gets no pass.
+          const report = analyzeDrift({
+            release: "r",
+            namespace: "ns",
+            baseRevision: 1,
+            baseIsDeployed: true,
+            objects: [{ apiVersion: "v1", kind, name: "s", body: { apiVersion: "v1", kind, ...declared } }],
+            namespaced: () => true,
+            lookup: () => ({ state: "found", object: liveSecret }),
+            hpaTargets: new Set(),
+            options: DEFAULT_DRIFT_OPTIONS,
+          });
+          const text = JSON.stringify(report);
+          assert.doesNotMatch(text, /hunter2|aHVudGVyMi1saXZl/, `${kind}: no live value, plain or base64`);
+          const fields = report.resources[0]?.fields ?? [];
+          if (path !== "")
+            assert.ok(
+              fields.some((field) => field.path === path && field.sensitive),
+              text,
+            );
+          const singleLabelOrAnnotation = /^metadata\.(labels|annotations)[.[]/;
+          for (const field of fields.filter((f) => !singleLabelOrAnnotation.test(f.path)))
+            assert.ok(
+              field.declared === REDACTED && [undefined, REDACTED].includes(field.live as string),
+              text,
+            );
+        }
+      });
+    }
+
+    it("shows labels, plain annotations and the type, which hold no data", () => {
+      const diffs = compareObject(
+        { metadata: { labels: { tier: "web" }, annotations: { note: "new" } }, type: "kubernetes.io/tls" },
+        liveSecret,
+        { kind: "Secret" },
+      );
+      assert.deepEqual(
+        diffs.map((diff) => [formatPath(diff.path), diff.declared, diff.live, diff.sensitive]),
+        [
+          ["metadata.labels.tier", "web", "db", false],
+          ["metadata.annotations.note", "new", "kept", false],
+          ["type", "kubernetes.io/tls", "Opaque", false],
+        ],
+      );
+    });
+  });
+
   it("reports Helm's removed ownership label, which breaks the next upgrade", () => {
     const [resource] = driftOf("rw3/PodDisruptionBudget/shop-web").resources;
     assert.deepEqual(
@@ -363,6 +440,20 @@ describe("ignores", () => {
     const report = driftOf(base, { options: { ...DEFAULT_DRIFT_OPTIONS, rules: [{ kind: "Deployment" }] } });
     assert.deepEqual(report.resources, []);
     assert.equal(report.ignored.rule, 6);
+  });
+
+  it("a whole-object rule also silences an object that is missing or could not be read", () => {
+    for (const live of [
+      { state: "missing" },
+      { state: "unchecked", reason: "out_of_scope", message: "outside" },
+    ] satisfies LiveLookup[]) {
+      const report = driftOf(base, {
+        lookup: () => live,
+        options: { ...DEFAULT_DRIFT_OPTIONS, rules: [{ name: "shop-web" }] },
+      });
+      assert.deepEqual(report.resources, []);
+      assert.equal(report.ignored.rule, 1);
+    }
   });
 
   it("configured managers", () => {

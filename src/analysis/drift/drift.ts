@@ -5,7 +5,9 @@
 import type { ManifestObject } from "../../helm/release.ts";
 import {
   compareObject,
+  isSecretObject,
   MANAGED_BY_LABEL,
+  redactSecretDiff,
   RELEASE_NAME_ANNOTATION,
   RELEASE_NAMESPACE_ANNOTATION,
   type FieldDiff,
@@ -23,8 +25,18 @@ import { managedFieldsOf, ownersOf, type ManagedFieldsEntry } from "./managed-fi
 import { isObject } from "./merge-keys.ts";
 import { formatPath, pointerMatches } from "./path.ts";
 
-export type UncheckedReason = "forbidden" | "not_served" | "error";
-export const UNCHECKED_REASONS: readonly UncheckedReason[] = ["forbidden", "not_served", "error"];
+/**
+ * Why an object could not be compared: the exporter may not read its kind, the API does not
+ * serve it, the read failed, or it lies in a namespace outside --namespaces/--exclude-namespaces
+ * (a release in scope never widens what the exporter reads).
+ */
+export type UncheckedReason = "forbidden" | "not_served" | "error" | "out_of_scope";
+export const UNCHECKED_REASONS: readonly UncheckedReason[] = [
+  "forbidden",
+  "not_served",
+  "error",
+  "out_of_scope",
+];
 
 export type LiveLookup =
   | {
@@ -167,6 +179,11 @@ export function analyzeDrift(input: DriftInput): DriftReport {
     };
     const rules = input.options.rules.filter((rule) => ruleMatchesObject(rule, identity));
     const live = input.lookup(resource);
+    if (live.state !== "found" && rules.some(ignoresWholeObject)) {
+      // Ignored whole: neither its absence nor why it could not be read is reported.
+      ignored.rule++;
+      continue;
+    }
     if (live.state === "unchecked") {
       resources.push({
         resource,
@@ -179,14 +196,12 @@ export function analyzeDrift(input: DriftInput): DriftReport {
       continue;
     }
     if (live.state === "missing") {
-      if (rules.some(ignoresWholeObject)) ignored.rule++;
-      else
-        resources.push({
-          resource,
-          state: "missing",
-          fields: [],
-          managers: [{ manager: UNKNOWN_MANAGER, operation: "" }],
-        });
+      resources.push({
+        resource,
+        state: "missing",
+        fields: [],
+        managers: [{ manager: UNKNOWN_MANAGER, operation: "" }],
+      });
       continue;
     }
     const outcome = memoizedOutcome(object, live, input, identity, rules);
@@ -288,7 +303,12 @@ function objectDrift(
   rules: readonly IgnoreRule[],
   ignored: Record<IgnoreReason, number>,
 ): Omit<ResourceDrift, "resource"> | undefined {
-  const diffs = [...compareObject(object.body, live, { kind: object.kind }), ...ownershipDiffs(live, input)];
+  const compared = [
+    ...compareObject(object.body, live, { kind: object.kind }),
+    ...ownershipDiffs(live, input),
+  ];
+  // Every diff of a Secret, whichever rule found it, shows only what cannot hold its data.
+  const diffs = isSecretObject(object.kind, live) ? compared.map(redactSecretDiff) : compared;
   const entries = managedFieldsOf(live);
   const metadata = isObject(live.metadata) ? live.metadata : {};
   const byAnnotation = annotationIgnores(isObject(metadata.annotations) ? metadata.annotations : {});
