@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeRelease } from "../helm/decode.ts";
+import { decodeReleaseNow } from "../helm/decode.ts";
 import type { ReleaseStatus } from "../helm/release.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { needsAttention } from "./attention.ts";
@@ -20,7 +20,9 @@ function input(statuses: ReleaseStatus[], latest?: StatusInput["latest"]): Statu
     revisions: [...revisions].reverse(), // order must not matter
     latest:
       latest ??
-      decodeRelease(encodeRelease(releaseRecord({ revision: last, status: statuses.at(-1) ?? "unknown" }))),
+      decodeReleaseNow(
+        encodeRelease(releaseRecord({ revision: last, status: statuses.at(-1) ?? "unknown" })),
+      ),
   };
 }
 
@@ -76,7 +78,7 @@ describe("analyzeStatus", () => {
   });
 
   it("trusts the record over a stale status label", () => {
-    const latest = decodeRelease(encodeRelease(releaseRecord({ revision: 2, status: "failed" })));
+    const latest = decodeReleaseNow(encodeRelease(releaseRecord({ revision: 2, status: "failed" })));
     const report = analyzeStatus(input(["deployed", "deployed"], latest));
     assert.equal(report.status, "failed");
     assert.equal(report.failedRevisions, 1);

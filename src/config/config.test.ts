@@ -73,6 +73,14 @@ describe("resolveConfig", () => {
     assert.equal(found.length, 5);
   });
 
+  it("keeps a record's decoding within the scanner's heap", () => {
+    assert.ok(resolve({ "scan.heap-limit": "256Mi", "release.max-decoded-bytes": "64Mi" }));
+    assert.match(
+      problems(() => resolve({ "scan.heap-limit": "128Mi", "release.max-decoded-bytes": "64Mi" })).join(),
+      /--release\.max-decoded-bytes \(67108864\) must be at most a quarter of --scan\.heap-limit \(134217728\)/,
+    );
+  });
+
   it("rejects unknown keys and unreadable files", () => {
     assert.match(problems(() => resolve({}, {}, configFile("shedule: x\n"))).join(), /unknown key "shedule"/);
     assert.match(problems(() => resolve({}, {}, "/nonexistent/config.yaml")).join(), /cannot read/);

@@ -129,6 +129,16 @@ export function resolveConfig(sources: ConfigSources): Config {
     if (bytes === undefined) return invalid("not a size (e.g. 512Mi, 1Gi)");
     return bytes >= 64 * 2 ** 20 ? bytes : invalid("must be at least 64Mi");
   });
+  if (
+    maxDecodedBytes !== undefined &&
+    scanHeapLimitBytes !== undefined &&
+    maxDecodedBytes > scanHeapLimitBytes / 4
+  ) {
+    // Decoding a record briefly needs a few times its size in the scanner's heap.
+    problems.push(
+      `--release.max-decoded-bytes (${String(maxDecodedBytes)}) must be at most a quarter of --scan.heap-limit (${String(scanHeapLimitBytes)})`,
+    );
+  }
   const listen = check("web.listen-address", parseListenAddress);
   const telemetryPath = check("web.telemetry-path", (value) =>
     value.startsWith("/") && value.length > 1 ? value : invalid("must start with / and not be /"),

@@ -2,19 +2,41 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
 import { aliasBombManifest, encodeRelease, releaseRecord } from "../testing/encode.ts";
-import { decodeBase64, decodeRelease, parseTime } from "./decode.ts";
+import { jsonErrorPosition } from "./json-position.ts";
+import {
+  decodeBase64,
+  decodeRelease,
+  decodeReleaseNow,
+  MAX_DESCRIPTION_CHARS,
+  MAX_HOOKS,
+  MAX_NAME_CHARS,
+  parseTime,
+} from "./decode.ts";
 
 function decodeOk(encoded: string) {
-  const result = decodeRelease(encoded);
+  const result = decodeReleaseNow(encoded);
   assert.ok(result.ok, `expected a record, got ${JSON.stringify(result)}`);
   return result.record;
 }
 
 function decodeFails(encoded: string, reason: string, limits = { maxDecodedBytes: 1024 * 1024 }) {
-  const result = decodeRelease(encoded, limits);
+  const result = decodeReleaseNow(encoded, limits);
   assert.ok(!result.ok, `expected ${reason}, got a record`);
   assert.equal(result.reason, reason, result.message);
   assert.ok(result.message.length > 0);
+  return result.message;
+}
+
+/** A hook whose manifest expands through aliases to about `kib` KiB of JSON. */
+function aliasHook(index: number, kib: number) {
+  const long = "x".repeat(1024);
+  return {
+    name: `hook-${String(index)}`,
+    kind: "ConfigMap",
+    path: "t/hook.yaml",
+    manifest: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: h${String(index)}}\ndata:\n  a: &a ${long}\n  b: [${Array(kib).fill("*a").join(", ")}]\n`,
+    events: ["pre-install"],
+  };
 }
 
 describe("decodeRelease", () => {
@@ -141,6 +163,68 @@ describe("decodeRelease", () => {
   it("reports a manifest that is not YAML", () => {
     decodeFails(encodeRelease(releaseRecord({ manifest: "kind: [unclosed\n" })), "manifest");
   });
+
+  it("spends one alias budget for the manifest and all hooks of a record", () => {
+    // Each hook expands to ~300 KiB, under the 1 MiB bound on its own; five together are not.
+    const limits = { maxDecodedBytes: 1024 * 1024 };
+    const hooks = (count: number) => Array.from({ length: count }, (_, index) => aliasHook(index, 300));
+    assert.ok(decodeReleaseNow(encodeRelease(releaseRecord({ hooks: hooks(2) })), limits).ok);
+    const message = decodeFails(encodeRelease(releaseRecord({ hooks: hooks(5) })), "manifest", limits);
+    assert.match(message, /hook's the manifests expand through YAML aliases/);
+  });
+
+  it("keeps a bounded description and chart metadata, saying how much was cut", () => {
+    const record = releaseRecord();
+    (record.info as Record<string, unknown>).description = "d".repeat(5 * 1024 * 1024);
+    (record.chart as { metadata: Record<string, unknown> }).metadata.appVersion = "v".repeat(100_000);
+    const decoded = decodeOk(encodeRelease(record));
+    assert.ok(decoded.description.length < MAX_DESCRIPTION_CHARS + 100);
+    assert.match(decoded.description, /^d+… \[5226496 more characters not shown\]$/);
+    assert.ok(decoded.chart.appVersion.length < MAX_NAME_CHARS + 100);
+  });
+
+  it("refuses a record with more hooks than any chart has", () => {
+    const hooks = Array.from({ length: MAX_HOOKS + 1 }, (_, index) => ({
+      name: `h${String(index)}`,
+      kind: "Job",
+    }));
+    decodeFails(encodeRelease(releaseRecord({ hooks })), "schema");
+  });
+
+  it("never quotes the record in a JSON error: it may hold Helm values", () => {
+    const json = '{"name":"web","config":{"password":"hunter2"} "manifest":""}';
+    const message = decodeFails(Buffer.from(json).toString("base64"), "json");
+    assert.doesNotMatch(message, /hunter2|password|manifest/);
+    assert.match(message, /at line 1, column 47/);
+  });
+
+  it("stops when the scan is aborted", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("scan timed out"));
+    await assert.rejects(
+      decodeRelease(encodeRelease(releaseRecord()), undefined, controller.signal),
+      /timed out/,
+    );
+  });
+});
+
+describe("jsonErrorPosition", () => {
+  const cases: [string, string][] = [
+    ['{"a": 1,}', "at line 1, column 9"],
+    ['{"a" 1}', "at line 1, column 6"],
+    ["[1, 2", "at line 1, column 6"],
+    ['{\n  "a": tru\n}', "at line 2, column 8"],
+    ['{"a": "b"} x', "at line 1, column 12"],
+    ['{"a": "\u0001"}', "at line 1, column 7"],
+    ["[01]", "at line 1, column 3"],
+    ["", "at line 1, column 1"],
+  ];
+  for (const [text, position] of cases) {
+    it(JSON.stringify(text), () => {
+      assert.throws(() => JSON.parse(text) as unknown);
+      assert.equal(jsonErrorPosition(text), position);
+    });
+  }
 });
 
 describe("helpers", () => {

@@ -4,7 +4,16 @@
  * goes on with the others.
  */
 import { gunzipSync } from "node:zlib";
-import { ManifestError, parseManifest } from "./manifest.ts";
+import { Pacer } from "../util/event-loop.ts";
+import { truncate } from "../util/text.ts";
+import { jsonErrorPosition } from "./json-position.ts";
+import {
+  ExpansionBudget,
+  heldBytesOf,
+  ManifestError,
+  manifestDocuments,
+  toManifestObjects,
+} from "./manifest.ts";
 import {
   isReleaseStatus,
   type ChartInfo,
@@ -26,13 +35,34 @@ export const UNREADABLE_REASONS = [
 export type UnreadableReason = (typeof UNREADABLE_REASONS)[number];
 
 export type DecodeResult =
-  | { readonly ok: true; readonly record: ReleaseRecord }
+  | {
+      readonly ok: true;
+      readonly record: ReleaseRecord;
+      /** About how much memory the record holds once decoded: what a cache of records counts. */
+      readonly heldBytes: number;
+    }
   | { readonly ok: false; readonly reason: UnreadableReason; readonly message: string };
+
+/**
+ * What is kept of a record's free text: a release record is anyone's input, and a description
+ * of 60 MiB (a few KB compressed) must not be held or published. Helm's own descriptions,
+ * failed upgrades' errors included, fit well within these.
+ */
+export const MAX_DESCRIPTION_CHARS = 16 * 1024;
+export const MAX_NAME_CHARS = 256;
+/**
+ * Counts beyond any chart's: the largest public charts declare a few hundred objects and a
+ * few dozen hooks. A record past them is refused before it is held, so a few megabytes of
+ * tiny documents cannot become millions of objects.
+ */
+export const MAX_MANIFEST_OBJECTS = 20_000;
+export const MAX_HOOKS = 2_000;
+const MAX_LIST_ITEMS = 64;
 
 export interface DecodeLimits {
   /**
-   * Largest decompressed record accepted, and largest manifest once its YAML aliases are
-   * expanded: a gzip bomb and an alias bomb stop here.
+   * Largest decompressed record accepted, and most its manifest and hooks together may
+   * expand through YAML aliases: a gzip bomb and an alias bomb stop here.
    */
   readonly maxDecodedBytes: number;
 }
@@ -60,12 +90,39 @@ export function decodeBase64(text: string): Buffer | undefined {
 }
 
 /**
- * Decodes Helm's encoding of a release: base64 text of gzip(JSON), or of plain JSON
- * for releases written before Helm compressed them.
+ * Decodes Helm's encoding of a release: base64 text of gzip(JSON), or of plain JSON for
+ * releases written before Helm compressed them. Reading manifests yields to the event loop
+ * now and then and stops when `signal` aborts (a scan's timeout), so a crafted record cannot
+ * hold a scan past its timeout.
  */
-export function decodeRelease(encoded: string, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodeResult {
+export async function decodeRelease(
+  encoded: string,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  signal?: AbortSignal,
+): Promise<DecodeResult> {
+  const pacer = new Pacer(signal);
+  const steps = decodeSteps(encoded, limits);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    await pacer.turn();
+  }
+}
+
+/** decodeRelease without pauses, for fixtures and tests. */
+export function decodeReleaseNow(
+  encoded: string,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): DecodeResult {
+  const steps = decodeSteps(encoded, limits);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+}
+
+/** The decoding, yielding between documents: the caller decides whether to pause there. */
+function* decodeSteps(encoded: string, limits: DecodeLimits): Generator<void, DecodeResult> {
   try {
-    return { ok: true, record: parseRecord(inflate(encoded, limits), limits) };
+    const json = inflate(encoded, limits);
+    const record = yield* parseRecord(json, limits);
+    return { ok: true, record, heldBytes: heldBytes(record) };
   } catch (error) {
     if (error instanceof DecodeError) return { ok: false, reason: error.reason, message: error.message };
     throw error;
@@ -94,12 +151,13 @@ function inflate(encoded: string, limits: DecodeLimits): string {
   }
 }
 
-function parseRecord(json: string, limits: DecodeLimits): ReleaseRecord {
+function* parseRecord(json: string, limits: DecodeLimits): Generator<void, ReleaseRecord> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
-  } catch (error) {
-    throw new DecodeError("json", `release record is not valid JSON: ${errorMessage(error)}`);
+  } catch {
+    // V8's message quotes the text around the error, which may be a Helm value: position only.
+    throw new DecodeError("json", `release record is not valid JSON (${jsonErrorPosition(json)})`);
   }
   const record = asObject(raw, "release record");
   const info = asObject(record.info, "info");
@@ -111,33 +169,54 @@ function parseRecord(json: string, limits: DecodeLimits): ReleaseRecord {
   }
   const status = info.status;
   if (!isReleaseStatus(status))
-    throw new DecodeError("schema", `release record has an unknown status ${JSON.stringify(status)}`);
+    throw new DecodeError("schema", `release record has an unknown status ${quoted(status)}`);
   const manifestText = record.manifest ?? "";
   if (typeof manifestText !== "string") throw new DecodeError("schema", "release manifest is not a string");
   const firstDeployed = parseTime(info.first_deployed);
   const lastDeployed = parseTime(info.last_deployed);
   const deleted = parseTime(info.deleted);
+  const budget = new ExpansionBudget(limits.maxDecodedBytes);
   return {
-    name,
-    namespace,
+    name: bounded(name),
+    namespace: bounded(namespace),
     revision,
     status,
-    description: typeof info.description === "string" ? info.description : "",
+    description:
+      typeof info.description === "string" ? truncate(info.description, MAX_DESCRIPTION_CHARS) : "",
     ...(firstDeployed && { firstDeployed }),
     ...(lastDeployed && { lastDeployed }),
     ...(deleted && { deleted }),
     chart: parseChart(record.chart),
     applyMethod: record.apply_method === "ssa" ? "ssa" : "csa",
-    manifest: readManifest(manifestText, limits),
-    hooks: parseHooks(record.hooks, limits),
+    manifest: yield* readManifest(manifestText, budget),
+    hooks: yield* parseHooks(record.hooks, budget),
   };
+}
+
+/** A name from the record, bounded: Kubernetes' own names are far shorter. */
+function bounded(text: string): string {
+  return truncate(text, MAX_NAME_CHARS);
+}
+
+/** A value from the record in an error message: short, whatever it is. */
+function quoted(value: unknown): string {
+  // JSON.stringify gives undefined for undefined, which its types do not say.
+  const json = JSON.stringify(value) as string | undefined;
+  return truncate(json ?? "undefined", 64);
+}
+
+/** About what a decoded record holds: its manifest bodies (as JSON text) and its strings. */
+function heldBytes(record: ReleaseRecord): number {
+  let bytes = record.description.length + record.name.length + record.namespace.length + 1024;
+  for (const object of record.manifest) bytes += heldBytesOf(object);
+  return bytes + record.hooks.length * 512;
 }
 
 function parseChart(value: unknown): ChartInfo {
   const chart = value && typeof value === "object" ? (value as Record<string, unknown>) : {};
   const metadata =
     chart.metadata && typeof chart.metadata === "object" ? (chart.metadata as Record<string, unknown>) : {};
-  const text = (field: unknown): string => (typeof field === "string" ? field : "");
+  const text = (field: unknown): string => (typeof field === "string" ? bounded(field) : "");
   return {
     name: text(metadata.name),
     version: text(metadata.version),
@@ -145,49 +224,85 @@ function parseChart(value: unknown): ChartInfo {
   };
 }
 
-function readManifest(text: string, limits: DecodeLimits): ManifestObject[] {
+function* readManifest(text: string, budget: ExpansionBudget): Generator<void, ManifestObject[]> {
+  const objects: ManifestObject[] = [];
   try {
-    return parseManifest(text, { maxExpandedBytes: limits.maxDecodedBytes });
+    for (const { body, source } of manifestDocuments(text, budget)) {
+      objects.push(...toManifestObjects(body, source));
+      if (objects.length > MAX_MANIFEST_OBJECTS)
+        throw new DecodeError(
+          "manifest",
+          `manifest declares more than ${String(MAX_MANIFEST_OBJECTS)} objects`,
+        );
+      yield;
+    }
   } catch (error) {
     if (error instanceof ManifestError) throw new DecodeError("manifest", error.message);
     throw error;
   }
+  return objects;
 }
 
-/** apiVersion and namespace of a hook, from its manifest; unparseable manifests give neither. */
-function hookTarget(manifest: unknown, limits: DecodeLimits): { apiVersion?: string; namespace?: string } {
+/**
+ * apiVersion and namespace of a hook, from the first object of its manifest, read on the
+ * record's budget; its body is not kept (a hook may be a Secret). A hook whose manifest
+ * cannot be read gives neither: its own YAML is not the release's problem. A spent budget
+ * is: the record is unreadable.
+ */
+function* hookTarget(
+  manifest: unknown,
+  budget: ExpansionBudget,
+): Generator<void, { apiVersion?: string; namespace?: string }> {
   if (typeof manifest !== "string") return {};
   try {
-    const [object] = readManifest(manifest, limits);
-    if (!object) return {};
-    return { apiVersion: object.apiVersion, ...(object.namespace && { namespace: object.namespace }) };
-  } catch {
-    return {};
+    for (const { body } of manifestDocuments(manifest, budget)) {
+      yield;
+      const object = body && typeof body === "object" ? (body as Record<string, unknown>) : undefined;
+      if (!object) continue;
+      const metadata =
+        object.metadata && typeof object.metadata === "object"
+          ? (object.metadata as Record<string, unknown>)
+          : {};
+      return {
+        ...(typeof object.apiVersion === "string" && { apiVersion: bounded(object.apiVersion) }),
+        ...(typeof metadata.namespace === "string" &&
+          metadata.namespace !== "" && { namespace: bounded(metadata.namespace) }),
+      };
+    }
+  } catch (error) {
+    if (error instanceof ManifestError && error.message.includes("YAML aliases"))
+      throw new DecodeError("manifest", `a hook's ${error.message}`);
+    if (!(error instanceof ManifestError)) throw error;
   }
+  return {};
 }
 
-function parseHooks(value: unknown, limits: DecodeLimits): Hook[] {
+function* parseHooks(value: unknown, budget: ExpansionBudget): Generator<void, Hook[]> {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new DecodeError("schema", "release hooks is not a list");
-  return value.map((item: unknown, index): Hook => {
+  if (value.length > MAX_HOOKS)
+    throw new DecodeError("schema", `release record has more than ${String(MAX_HOOKS)} hooks`);
+  const hooks: Hook[] = [];
+  for (const [index, item] of value.entries()) {
     const hook = asObject(item, `hooks[${String(index)}]`);
     const lastRun =
       hook.last_run && typeof hook.last_run === "object" ? (hook.last_run as Record<string, unknown>) : {};
     const phase = typeof lastRun.phase === "string" && isHookPhase(lastRun.phase) ? lastRun.phase : "Unknown";
     const startedAt = parseTime(lastRun.started_at);
     const completedAt = parseTime(lastRun.completed_at);
-    const target = hookTarget(hook.manifest, limits);
-    return {
+    const target = yield* hookTarget(hook.manifest, budget);
+    hooks.push({
       ...target,
-      name: requireString(hook.name, `hooks[${String(index)}].name`),
-      kind: requireString(hook.kind, `hooks[${String(index)}].kind`),
-      path: typeof hook.path === "string" ? hook.path : "",
+      name: bounded(requireString(hook.name, `hooks[${String(index)}].name`)),
+      kind: bounded(requireString(hook.kind, `hooks[${String(index)}].kind`)),
+      path: typeof hook.path === "string" ? bounded(hook.path) : "",
       events: stringList(hook.events),
       deletePolicies: stringList(hook.delete_policies),
       weight: typeof hook.weight === "number" ? hook.weight : 0,
       lastRun: { phase, ...(startedAt && { startedAt }), ...(completedAt && { completedAt }) },
-    };
-  });
+    });
+  }
+  return hooks;
 }
 
 function isHookPhase(value: string): value is HookPhase {
@@ -216,7 +331,12 @@ function requireString(value: unknown, what: string): string {
 }
 
 function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+  return Array.isArray(value)
+    ? value
+        .filter((item): item is string => typeof item === "string")
+        .slice(0, MAX_LIST_ITEMS)
+        .map(bounded)
+    : [];
 }
 
 function isNodeError(error: unknown): error is NodeJS.ErrnoException {

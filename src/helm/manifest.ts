@@ -37,9 +37,46 @@ const LOAD_OPTIONS: LoadLimits = {
 const SEPARATOR = /^---([^\n]*)$/gm;
 const SOURCE = /^#\s*Source:\s*(\S.*?)\s*$/;
 
+/**
+ * How far one release record's manifests may expand through YAML aliases, in JSON bytes: its
+ * manifest and every hook's manifest spend from the same budget, so a record with many
+ * hooks cannot multiply it.
+ */
+export class ExpansionBudget {
+  readonly maxBytes: number;
+  private spent = 0;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  spend(bytes: number): void {
+    this.spent += bytes;
+    if (this.spent > this.maxBytes) {
+      throw new ManifestError(
+        `the manifests expand through YAML aliases to more than ${String(this.maxBytes)} bytes`,
+      );
+    }
+  }
+}
+
+/** One parsed YAML document of a manifest, measured against the budget before anything expands it. */
+export interface ManifestDocument {
+  readonly body: unknown;
+  readonly source?: string;
+}
+
+/** The objects of a manifest on its own budget (tests, fixtures, one-off reads). */
 export function parseManifest(text: string, limits: ManifestLimits): ManifestObject[] {
-  const objects: ManifestObject[] = [];
-  let expandedBytes = 0;
+  const budget = new ExpansionBudget(limits.maxExpandedBytes);
+  return [...manifestDocuments(text, budget)].flatMap(({ body, source }) => toManifestObjects(body, source));
+}
+
+/**
+ * The documents of a manifest one at a time, so a caller can pace long work between them.
+ * Throws ManifestError on invalid YAML or when the budget is spent.
+ */
+export function* manifestDocuments(text: string, budget: ExpansionBudget): Generator<ManifestDocument> {
   const sizes = new Map<object, number>();
   for (const { document, offset } of splitDocuments(text)) {
     let body: unknown;
@@ -49,15 +86,10 @@ export function parseManifest(text: string, limits: ManifestLimits): ManifestObj
       throw new ManifestError(`manifest is not valid YAML: ${yamlError(error, lineAt(text, offset))}`);
     }
     // Text without an alias expands to itself; only a `*` can make a document larger than its text.
-    expandedBytes += document.includes("*") ? jsonSize(body, sizes) : document.length;
-    if (expandedBytes > limits.maxExpandedBytes) {
-      throw new ManifestError(
-        `manifest expands through YAML aliases to more than ${String(limits.maxExpandedBytes)} bytes`,
-      );
-    }
-    objects.push(...manifestObjects(body, sourceOf(document)));
+    budget.spend(document.includes("*") ? jsonSize(body, sizes) : document.length);
+    const source = sourceOf(document);
+    yield { body, ...(source && { source }) };
   }
-  return objects;
 }
 
 /** Each document with where it starts in the text, so an error can name its line. */
@@ -121,12 +153,13 @@ function jsonSize(value: unknown, sizes: Map<object, number>): number {
   return size;
 }
 
-function manifestObjects(body: unknown, source: string | undefined): ManifestObject[] {
+/** The objects a document declares (a `kind: List` holds several), their bodies kept as JSON text. */
+export function toManifestObjects(body: unknown, source?: string): ManifestObject[] {
   if (!body || typeof body !== "object" || Array.isArray(body)) return [];
   const object = body as Record<string, unknown>;
   // A `kind: List` document carries its objects in items, and Helm applies each.
   if (typeof object.kind === "string" && object.kind.endsWith("List") && Array.isArray(object.items)) {
-    return object.items.flatMap((item: unknown) => manifestObjects(item, source));
+    return object.items.flatMap((item: unknown) => toManifestObjects(item, source));
   }
   const metadata =
     object.metadata && typeof object.metadata === "object"
@@ -180,6 +213,17 @@ class StoredManifestObject implements ManifestObject {
   get body(): Readonly<Record<string, unknown>> {
     return JSON.parse(this.#text) as Record<string, unknown>;
   }
+
+  get textLength(): number {
+    return this.#text.length;
+  }
+}
+
+/** About how much memory a manifest object holds: its body's JSON text and its own fields. */
+export function heldBytesOf(object: ManifestObject): number {
+  const body =
+    object instanceof StoredManifestObject ? object.textLength : JSON.stringify(object.body).length;
+  return body + object.name.length + object.kind.length + object.apiVersion.length + 200;
 }
 
 /** A string of its own: a slice of the manifest would keep the whole manifest alive. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
-import { decodeRelease } from "../helm/decode.ts";
+import { decodeReleaseNow } from "../helm/decode.ts";
 import { analyzeStatus } from "../analysis/status.ts";
 import { freezeSnapshot } from "../scan/snapshot.ts";
 import { ALL_METRICS, RUNTIME_METRIC_PREFIXES } from "./catalog.ts";
@@ -38,7 +38,7 @@ describe("metric catalogue", () => {
   });
 
   it("the exporter serves only catalogued metrics, with their catalogued labels", async () => {
-    const latest = decodeRelease(encodeRelease(releaseRecord({ revision: 2, status: "failed" })));
+    const latest = decodeReleaseNow(encodeRelease(releaseRecord({ revision: 2, status: "failed" })));
     const failing = analyzeStatus({
       namespace: "apps",
       release: "web",

@@ -121,16 +121,25 @@ function unixLabel(value: string | undefined): Date | undefined {
   return value && Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined;
 }
 
-/** Fetches and decodes revisions, remembering each by uid and resourceVersion. */
+/**
+ * Fetches and decodes revisions, remembering each by uid and resourceVersion. What it holds is
+ * bounded as a whole, not only per record: records are anyone's input, and many records each
+ * under the per-record bound would otherwise fill the scanner's heap. A record that does not
+ * fit is reported unreadable (too_large) with why, and read again once room is made.
+ */
 export class RevisionReader {
-  private readonly cache = new Map<string, DecodeResult>();
+  private readonly cache = new Map<string, { result: DecodeResult; bytes: number }>();
   private readonly client: KubeClient;
   private readonly limits: DecodeLimits;
+  private readonly maxHeldBytes: number;
+  private heldBytes = 0;
   private decodes = 0;
 
-  constructor(client: KubeClient, limits: DecodeLimits) {
+  /** `maxHeldBytes`: most the decoded records kept may take together (see heldBytes in decode.ts). */
+  constructor(client: KubeClient, limits: DecodeLimits, maxHeldBytes = Number.POSITIVE_INFINITY) {
     this.client = client;
     this.limits = limits;
+    this.maxHeldBytes = maxHeldBytes;
   }
 
   /** How many records were decoded since start: a cache hit does not count. */
@@ -138,10 +147,15 @@ export class RevisionReader {
     return this.decodes;
   }
 
+  /** About how much memory the records kept take. */
+  get held(): number {
+    return this.heldBytes;
+  }
+
   async read(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
     const key = objectVersion(ref);
     const cached = this.cache.get(key);
-    if (cached) return cached;
+    if (cached) return cached.result;
     let result: DecodeResult;
     try {
       const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
@@ -149,24 +163,53 @@ export class RevisionReader {
         `${ref.storage}s`,
         signal,
       );
-      result = this.decode(ref, object.data?.release);
+      result = await this.decode(ref, object.data?.release, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
       const message = error instanceof KubeApiError || error instanceof Error ? error.message : String(error);
       // A fetch failure is not cached: the next scan tries again.
       return { ok: false, reason: "fetch", message };
     }
-    this.cache.set(key, result);
+    const bytes = result.ok ? result.heldBytes : 0;
+    if (this.heldBytes + bytes > this.maxHeldBytes) {
+      // Not kept, and kept as refused: reading it again each scan would cost as much as keeping it.
+      result = { ok: false, reason: "too_large", message: this.overBudget(bytes) };
+      this.cache.set(key, { result, bytes: 0 });
+      return result;
+    }
+    this.heldBytes += bytes;
+    this.cache.set(key, { result, bytes });
     return result;
   }
 
-  /** Drops cache entries of revisions that no longer exist (or changed). */
+  /**
+   * Forgets records of revisions that no longer exist (or changed). Call only with a complete
+   * listing: a revision that could not be listed is not known gone. Once room is made, records
+   * refused for lack of it are read again.
+   */
   retain(refs: readonly RevisionRef[]): void {
     const live = new Set(refs.map(objectVersion));
-    for (const key of this.cache.keys()) if (!live.has(key)) this.cache.delete(key);
+    const before = this.heldBytes;
+    for (const [key, entry] of this.cache) {
+      if (live.has(key)) continue;
+      this.cache.delete(key);
+      this.heldBytes -= entry.bytes;
+    }
+    if (this.heldBytes < before)
+      for (const [key, { result }] of this.cache)
+        if (!result.ok && result.message.startsWith(NOT_KEPT)) this.cache.delete(key);
   }
 
-  private decode(ref: RevisionRef, data: string | undefined): DecodeResult {
+  private overBudget(bytes: number): string {
+    const mib = (value: number) => `${(value / 2 ** 20).toFixed(1)} MiB`;
+    return `${NOT_KEPT}: it takes ${mib(bytes)} decoded, and the records kept already take ${mib(this.heldBytes)} of the ${mib(this.maxHeldBytes)} allowed (half of --scan.heap-limit)`;
+  }
+
+  private async decode(
+    ref: RevisionRef,
+    data: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<DecodeResult> {
     this.decodes++;
     if (data === undefined)
       return { ok: false, reason: "schema", message: `${ref.objectName} has no data key "release"` };
@@ -177,6 +220,8 @@ export class RevisionReader {
       if (!bytes) return { ok: false, reason: "base64", message: "Secret data is not valid base64" };
       encoded = bytes.toString("latin1");
     }
-    return decodeRelease(encoded, this.limits);
+    return decodeRelease(encoded, this.limits, signal);
   }
 }
+
+const NOT_KEPT = "decoded but not kept";

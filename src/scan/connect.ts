@@ -24,10 +24,12 @@ export async function connectScanner(
     },
     observer,
   );
-  const reader = new RevisionReader(client, {
-    ...DEFAULT_DECODE_LIMITS,
-    maxDecodedBytes: config.maxDecodedBytes,
-  });
+  const reader = new RevisionReader(
+    client,
+    { ...DEFAULT_DECODE_LIMITS, maxDecodedBytes: config.maxDecodedBytes },
+    // The rest of the heap is for the scan itself: live objects, analysis, rendering.
+    config.scanHeapLimitBytes / 2,
+  );
   const discovery = new Discovery(client);
   const collections = new Collections(client, { watch, logger });
   const driftCache = new DriftCache();

@@ -1,11 +1,6 @@
-/**
- * Lets pending I/O (a scrape, a watch event) run between chunks of a long analysis: one
- * scan of a thousand releases is hundreds of milliseconds of CPU, and /metrics must not
- * wait for it.
- */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+import { yieldToEventLoop } from "../util/event-loop.ts";
+
+export { yieldToEventLoop };
 
 /** Maps items with at most `limit` promises in flight, keeping order; yields to I/O every few dozen. */
 export async function mapLimit<T, R>(

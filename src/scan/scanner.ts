@@ -134,6 +134,8 @@ async function collectReleases(context: ScanContext, errors: string[]): Promise<
   for (const error of listing.errors) {
     errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
   }
+  // Records of revisions gone since the last scan are forgotten; only a complete listing says what is gone.
+  if (listing.errors.length === 0) context.reader.retain(listing.revisions);
   const histories = groupReleases(listing.revisions, context.logger);
   const reports = await mapLimit(histories, context.concurrency, async (revisions) => {
     const latest = newest(revisions);

@@ -7,7 +7,7 @@ import { gunzipSync } from "node:zlib";
 import express from "express";
 import request from "supertest";
 import { analyzeStatus } from "../analysis/status.ts";
-import { decodeRelease } from "../helm/decode.ts";
+import { decodeReleaseNow } from "../helm/decode.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { toReleaseJson } from "../output/json.ts";
 import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
@@ -21,7 +21,7 @@ function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
     release: "web",
     storage: "secret",
     revisions: [{ revision: 1, status: "deployed" }],
-    latest: decodeRelease(encodeRelease(releaseRecord())),
+    latest: decodeReleaseNow(encodeRelease(releaseRecord())),
   });
   const now = new Date("2026-11-24T10:00:00Z");
   return freezeSnapshot({
@@ -140,7 +140,7 @@ describe("HTTP endpoints", () => {
       release: "api",
       storage: "secret",
       revisions: [{ revision: 1, status: "deployed" }],
-      latest: decodeRelease(encodeRelease(releaseRecord({ name: "api" }))),
+      latest: decodeReleaseNow(encodeRelease(releaseRecord({ name: "api" }))),
     });
     await store.publish(snapshot([second]));
     assert.deepEqual(await scrape(), { scans: "1", releases: "2" }, "live part reused, snapshot new");

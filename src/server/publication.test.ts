@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { MessageChannel } from "node:worker_threads";
 import zlib from "node:zlib";
 import { analyzeStatus } from "../analysis/status.ts";
-import { decodeRelease } from "../helm/decode.ts";
+import { decodeReleaseNow } from "../helm/decode.ts";
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
 import { toReleaseJson } from "../output/json.ts";
 import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
@@ -35,7 +35,7 @@ function releases(): ReleaseReport[] {
     release: "web",
     storage: "secret",
     revisions: [{ revision: 1, status: "deployed" }],
-    latest: decodeRelease(encodeRelease(releaseRecord())),
+    latest: decodeReleaseNow(encodeRelease(releaseRecord())),
   });
   const api = analyzeStatus({
     namespace: "apps",
@@ -45,7 +45,7 @@ function releases(): ReleaseReport[] {
       { revision: 1, status: "deployed" },
       { revision: 2, status: "failed" },
     ],
-    latest: decodeRelease(encodeRelease(releaseRecord({ name: "api", revision: 2, status: "failed" }))),
+    latest: decodeReleaseNow(encodeRelease(releaseRecord({ name: "api", revision: 2, status: "failed" }))),
   });
   // Multi-byte UTF-8 before and inside a release: spans count bytes, not characters.
   const cafe = { ...web, namespace: "shop", release: "café", description: "déployé ✓ 🚀" };
