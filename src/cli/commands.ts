@@ -22,16 +22,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
   const store = new SnapshotStore();
   const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
-  const scanner = await startScannerThread({
-    config,
-    store,
-    metrics,
-    // Without scans the results served would only grow stale: exit, to be restarted.
-    onFailure: (error) => {
-      logger.error({ err: error.message }, "fatal error");
-      process.exit(EXIT.error);
-    },
-  });
+  const scanner = await startScannerThread({ config, store, metrics, logger });
   const app = createApp({
     store,
     registry: metrics.registry,

@@ -231,6 +231,12 @@ export const SELF_METRICS = {
     labels: [],
     help: "V8 heap used by the scanner thread (the nodejs_heap_* metrics describe the serving thread).",
   },
+  scannerRestarts: {
+    name: "helm_drift_exporter_scanner_restarts_total",
+    type: "counter",
+    labels: ["reason"],
+    help: "Times the scanner thread was started again after it failed: out_of_memory (it outgrew --scan.heap-limit) or crashed. The scan it was running counts as an error; the previous results stay served.",
+  },
   scannerHeapSize: {
     name: "helm_drift_exporter_scanner_heap_size_bytes",
     type: "gauge",

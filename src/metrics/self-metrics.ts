@@ -12,6 +12,7 @@ const NONCONFORMING_DEFAULT_METRICS = [
 ] as const;
 
 export type ScanResult = "success" | "partial" | "error" | "timeout" | "skipped";
+export type ScannerRestartReason = "out_of_memory" | "crashed";
 
 export class SelfMetrics implements RequestObserver {
   readonly registry = new Registry();
@@ -23,6 +24,7 @@ export class SelfMetrics implements RequestObserver {
   private readonly watches: Gauge;
   private readonly scannerHeapUsed: Gauge;
   private readonly scannerHeapSize: Gauge;
+  private readonly scannerRestarts: Counter;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -49,6 +51,7 @@ export class SelfMetrics implements RequestObserver {
       labelNames: M.apiWatches.labels,
       registers,
     });
+    this.scannerRestarts = counter(M.scannerRestarts);
     this.scannerHeapUsed = new Gauge({
       name: M.scannerHeapUsed.name,
       help: M.scannerHeapUsed.help,
@@ -84,6 +87,10 @@ export class SelfMetrics implements RequestObserver {
   scanFinished(result: ScanResult): void {
     this.scans.inc({ result });
     if (result !== "skipped") this.lastScanSuccess.set(result === "success" ? 1 : 0);
+  }
+
+  scannerRestarted(reason: ScannerRestartReason): void {
+    this.scannerRestarts.inc({ reason });
   }
 
   /** What the scanner thread recorded (see relay.ts), with the same series as the calls above. */
