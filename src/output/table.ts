@@ -1,5 +1,10 @@
-/** The human-readable `scan` output: one line per release, problems spelled out below. */
+/**
+ * The human-readable `scan` output: one line per release, problems spelled out below. Every
+ * text that comes from a release record or the cluster is printed escaped (printable): a
+ * record is anyone's input, and must not move the cursor, recolour or add lines on a terminal.
+ */
 import { stringify } from "yaml";
+import { printable, printableLines } from "../util/text.ts";
 import { attentionReasons, strayReasons } from "../analysis/attention.ts";
 import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
 import { summarizeDrift } from "../analysis/drift/summary.ts";
@@ -28,19 +33,23 @@ export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}
     report.chart ? `${report.chart.name}-${report.chart.version}` : "?",
     report.chart ? report.chart.appVersion || "-" : "?",
   ]);
-  const lines = rows.length > 0 ? alignColumns([header, ...rows]) : ["No Helm releases found."];
+  const lines =
+    rows.length > 0
+      ? alignColumns([header, ...rows.map((row) => row.map(printable))])
+      : ["No Helm releases found."];
   const problems = snapshot.releases.flatMap((report) =>
-    attentionReasons(report).map((reason) => `${report.namespace}/${report.release}: ${reason}`),
+    attentionReasons(report).map((reason) => printable(`${report.namespace}/${report.release}: ${reason}`)),
   );
   const collectorErrors = snapshot.collectors.flatMap((collector) =>
-    collector.errors.map((error) => `${collector.name}: ${error}`),
+    collector.errors.map((error) => printable(`${collector.name}: ${error}`)),
   );
   const sections = [lines.join("\n")];
   if (problems.length > 0) sections.push(`Needs attention:\n${indent(problems)}`);
-  const strays = strayReasons(snapshot);
+  const strays = strayReasons(snapshot).map(printable);
   if (strays.length > 0) sections.push(`Left behind by releases that are gone:\n${indent(strays)}`);
   if (options.diff) {
-    const diffs = snapshot.releases.flatMap(renderDiff);
+    // Multi-line values keep their lines; each line is escaped.
+    const diffs = snapshot.releases.flatMap(renderDiff).map(printableLines);
     if (diffs.length > 0) sections.push(diffs.join("\n\n"));
   }
   if (collectorErrors.length > 0)
