@@ -163,7 +163,7 @@ export class RevisionReader {
         `${ref.storage}s`,
         signal,
       );
-      result = await this.decode(ref, object.data?.release, signal);
+      result = storedWhereItSays(ref, await this.decode(ref, object.data?.release, signal));
     } catch (error) {
       if (signal?.aborted) throw error;
       const message = error instanceof KubeApiError || error instanceof Error ? error.message : String(error);
@@ -225,3 +225,19 @@ export class RevisionReader {
 }
 
 const NOT_KEPT = "decoded but not kept";
+
+/**
+ * Helm stores a release's records in its namespace, under its name. A record that names
+ * another release or namespace than where it is stored was not written by Helm: believing it
+ * would let anyone who may create a Secret in one namespace pass for a release of another.
+ */
+function storedWhereItSays(ref: RevisionRef, result: DecodeResult): DecodeResult {
+  if (!result.ok) return result;
+  const { name, namespace } = result.record;
+  if (name === ref.release && namespace === ref.namespace) return result;
+  return {
+    ok: false,
+    reason: "schema",
+    message: `the record names release ${JSON.stringify(name)} in namespace ${JSON.stringify(namespace)} but is stored as ${JSON.stringify(ref.release)} in ${JSON.stringify(ref.namespace)}`,
+  };
+}

@@ -13,6 +13,7 @@ import {
   analyzeDrift,
   DEFAULT_DRIFT_OPTIONS,
   hpaTargetKey,
+  NOT_SHOWN,
   type DriftInput,
   type LiveLookup,
   type ObjectOutcome,
@@ -195,6 +196,47 @@ describe("real changes, with the manager that made them", () => {
         ],
       );
     });
+  });
+
+  it("shows no values of an object Helm's annotations tie to another release, only which fields differ", () => {
+    const live: Body = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: "team-b-config",
+        annotations: { "meta.helm.sh/release-name": "b", "meta.helm.sh/release-namespace": "team-b" },
+        labels: { "app.kubernetes.io/managed-by": "Helm" },
+      },
+      data: { password: "team-b-secret" },
+    };
+    const report = analyzeDrift({
+      release: "a",
+      namespace: "team-a",
+      baseRevision: 1,
+      baseIsDeployed: true,
+      objects: [
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          name: "team-b-config",
+          namespace: "team-b",
+          body: { data: "x" },
+        },
+      ],
+      namespaced: () => true,
+      lookup: () => ({ state: "found", object: live }),
+      hpaTargets: new Set(),
+      options: DEFAULT_DRIFT_OPTIONS,
+    });
+    assert.doesNotMatch(JSON.stringify(report), /team-b-secret/);
+    assert.deepEqual(
+      report.resources[0]?.fields.map((field) => [field.path, field.declared, field.live]),
+      [
+        ["data", NOT_SHOWN, NOT_SHOWN],
+        ['metadata.annotations["meta.helm.sh/release-name"]', "a", "b"],
+        ['metadata.annotations["meta.helm.sh/release-namespace"]', "team-a", "team-b"],
+      ],
+    );
   });
 
   it("reports Helm's removed ownership label, which breaks the next upgrade", () => {

@@ -146,6 +146,8 @@ export interface DriftInput {
 }
 
 export const UNKNOWN_MANAGER = "unknown";
+/** In place of the values of an object that Helm's annotations do not tie to the release. */
+export const NOT_SHOWN = "(not shown: the object is not annotated as this release's)";
 
 export function resourceRef(
   object: ManifestObject,
@@ -303,12 +305,16 @@ function objectDrift(
   rules: readonly IgnoreRule[],
   ignored: Record<IgnoreReason, number>,
 ): Omit<ResourceDrift, "resource"> | undefined {
-  const compared = [
-    ...compareObject(object.body, live, { kind: object.kind }),
-    ...ownershipDiffs(live, input),
-  ];
-  // Every diff of a Secret, whichever rule found it, shows only what cannot hold its data.
-  const diffs = isSecretObject(object.kind, live) ? compared.map(redactSecretDiff) : compared;
+  const compared = compareObject(object.body, live, { kind: object.kind });
+  // Every diff of a Secret, whichever rule found it, shows only what cannot hold its data; and an
+  // object Helm's annotations do not tie to this release shows which fields differ, never their
+  // values: a record is anyone's input, and must not reveal objects its author could not read.
+  const shown = isSecretObject(object.kind, live)
+    ? compared.map(redactSecretDiff)
+    : ownedByRelease(live, input)
+      ? compared
+      : compared.map(hideValues);
+  const diffs = [...shown, ...ownershipDiffs(live, input)];
   const entries = managedFieldsOf(live);
   const metadata = isObject(live.metadata) ? live.metadata : {};
   const byAnnotation = annotationIgnores(isObject(metadata.annotations) ? metadata.annotations : {});
@@ -372,6 +378,25 @@ function ignoreReason(
     return "manager";
   if (rules.some((rule) => ruleIgnoresField(rule, diff.path, managers))) return "rule";
   return undefined;
+}
+
+/** Whether Helm's annotations on the live object name this release (as Helm wrote them on apply). */
+function ownedByRelease(live: Readonly<Record<string, unknown>>, input: DriftInput): boolean {
+  const metadata = isObject(live.metadata) ? live.metadata : {};
+  const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
+  return (
+    annotations[RELEASE_NAME_ANNOTATION] === input.release &&
+    annotations[RELEASE_NAMESPACE_ANNOTATION] === input.namespace
+  );
+}
+
+function hideValues(diff: FieldDiff): FieldDiff {
+  return {
+    ...diff,
+    declared: diff.declared === undefined ? undefined : NOT_SHOWN,
+    live: diff.live === undefined ? undefined : NOT_SHOWN,
+    sensitive: true,
+  };
 }
 
 /**
