@@ -120,8 +120,16 @@ export function decodeReleaseNow(
 /** The decoding, yielding between documents: the caller decides whether to pause there. */
 function* decodeSteps(encoded: string, limits: DecodeLimits): Generator<void, DecodeResult> {
   try {
-    const json = inflate(encoded, limits);
-    const record = yield* parseRecord(json, limits);
+    // The JSON text and the parsed record are dropped before the manifest is read: of a record
+    // of many megabytes only its manifest, hooks and a few small fields are kept.
+    const fields = recordFields(inflate(encoded, limits));
+    const budget = new ExpansionBudget(limits.maxDecodedBytes);
+    const { manifestText, rawHooks, ...kept } = fields;
+    const record: ReleaseRecord = {
+      ...kept,
+      manifest: yield* readManifest(manifestText, budget),
+      hooks: yield* parseHooks(rawHooks, budget),
+    };
     return { ok: true, record, heldBytes: heldBytes(record) };
   } catch (error) {
     if (error instanceof DecodeError) return { ok: false, reason: error.reason, message: error.message };
@@ -151,7 +159,10 @@ function inflate(encoded: string, limits: DecodeLimits): string {
   }
 }
 
-function* parseRecord(json: string, limits: DecodeLimits): Generator<void, ReleaseRecord> {
+/** What a record keeps, from its JSON, all else left behind; manifests still to be read. */
+function recordFields(
+  json: string,
+): Omit<ReleaseRecord, "manifest" | "hooks"> & { manifestText: string; rawHooks: unknown } {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -175,7 +186,6 @@ function* parseRecord(json: string, limits: DecodeLimits): Generator<void, Relea
   const firstDeployed = parseTime(info.first_deployed);
   const lastDeployed = parseTime(info.last_deployed);
   const deleted = parseTime(info.deleted);
-  const budget = new ExpansionBudget(limits.maxDecodedBytes);
   return {
     name: bounded(name),
     namespace: bounded(namespace),
@@ -188,8 +198,8 @@ function* parseRecord(json: string, limits: DecodeLimits): Generator<void, Relea
     ...(deleted && { deleted }),
     chart: parseChart(record.chart),
     applyMethod: record.apply_method === "ssa" ? "ssa" : "csa",
-    manifest: yield* readManifest(manifestText, budget),
-    hooks: yield* parseHooks(record.hooks, budget),
+    manifestText,
+    rawHooks: record.hooks,
   };
 }
 

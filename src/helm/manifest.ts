@@ -5,6 +5,7 @@
  */
 import { load, YAMLException, type LoadOptions } from "js-yaml";
 import type { ManifestObject } from "./release.ts";
+import { ownCopy } from "../util/text.ts";
 import { KUBERNETES_YAML_SCHEMA } from "./yaml-scalars.ts";
 
 export interface ManifestLimits {
@@ -122,7 +123,7 @@ function sourceOf(document: string): string | undefined {
     if (trimmed === "") continue;
     if (!trimmed.startsWith("#")) return undefined;
     const source = SOURCE.exec(trimmed)?.[1];
-    if (source) return copied(source);
+    if (source) return ownCopy(source);
   }
   return undefined;
 }
@@ -175,11 +176,11 @@ export function toManifestObjects(body: unknown, source?: string): ManifestObjec
   return [
     new StoredManifestObject(
       {
-        apiVersion: copied(object.apiVersion),
-        kind: copied(object.kind),
-        name: copied(metadata.name),
+        apiVersion: ownCopy(object.apiVersion),
+        kind: ownCopy(object.kind),
+        name: ownCopy(metadata.name),
         ...(typeof metadata.namespace === "string" &&
-          metadata.namespace !== "" && { namespace: copied(metadata.namespace) }),
+          metadata.namespace !== "" && { namespace: ownCopy(metadata.namespace) }),
         ...(source && { source }),
       },
       JSON.stringify(object),
@@ -224,9 +225,4 @@ export function heldBytesOf(object: ManifestObject): number {
   const body =
     object instanceof StoredManifestObject ? object.textLength : JSON.stringify(object.body).length;
   return body + object.name.length + object.kind.length + object.apiVersion.length + 200;
-}
-
-/** A string of its own: a slice of the manifest would keep the whole manifest alive. */
-function copied(value: string): string {
-  return JSON.parse(JSON.stringify(value)) as string;
 }

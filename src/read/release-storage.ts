@@ -134,6 +134,7 @@ export class RevisionReader {
   private readonly maxHeldBytes: number;
   private heldBytes = 0;
   private decodes = 0;
+  private decoding: Promise<unknown> = Promise.resolve();
 
   /** `maxHeldBytes`: most the decoded records kept may take together (see heldBytes in decode.ts). */
   constructor(client: KubeClient, limits: DecodeLimits, maxHeldBytes = Number.POSITIVE_INFINITY) {
@@ -163,7 +164,8 @@ export class RevisionReader {
         `${ref.storage}s`,
         signal,
       );
-      result = storedWhereItSays(ref, await this.decode(ref, object.data?.release, signal));
+      const data = object.data?.release;
+      result = storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
     } catch (error) {
       if (signal?.aborted) throw error;
       const message = error instanceof KubeApiError || error instanceof Error ? error.message : String(error);
@@ -198,6 +200,16 @@ export class RevisionReader {
     if (this.heldBytes < before)
       for (const [key, { result }] of this.cache)
         if (!result.ok && result.message.startsWith(NOT_KEPT)) this.cache.delete(key);
+  }
+
+  /**
+   * Decodes one record at a time: decoding yields to the event loop, and records decoded side
+   * by side would each hold their whole JSON (up to --release.max-decoded-bytes) at once.
+   */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.decoding.then(work, work);
+    this.decoding = run.catch(() => undefined);
+    return run;
   }
 
   private overBudget(bytes: number): string {

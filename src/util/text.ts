@@ -12,7 +12,15 @@ export function scalarText(value: unknown): string {
  */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max)}… [${String(text.length - max)} more characters not shown]`;
+  return ownCopy(`${text.slice(0, max)}… [${String(text.length - max)} more characters not shown]`);
+}
+
+/**
+ * A string of its own. V8 keeps a slice (or a concatenation) of a string as a reference to the
+ * whole: 16 KiB cut from a 60 MiB description would keep the 60 MiB alive.
+ */
+export function ownCopy(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 /**
