@@ -93,6 +93,18 @@ describe("ScanLoop", () => {
     await scanLoop.stop();
   });
 
+  it("counts a scan that ran past its timeout without yielding as a timeout", async () => {
+    const { scanLoop, metrics, published } = loop(() => {
+      const until = performance.now() + 100;
+      while (performance.now() < until); // synchronous work: the timer cannot fire meanwhile
+      return Promise.resolve(snapshot());
+    }, 20);
+    await scanLoop.runOnce();
+    assert.equal(published.length, 0);
+    assert.deepEqual(await scans(metrics), { timeout: 1 });
+    await scanLoop.stop();
+  });
+
   it("counts partial scans and errors", async () => {
     let calls = 0;
     const { scanLoop, metrics } = loop(async () => {
