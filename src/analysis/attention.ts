@@ -5,6 +5,11 @@ import type { HooksReport } from "./hooks.ts";
 
 export function attentionReasons(report: ReleaseReport): string[] {
   const reasons: string[] = [];
+  if (report.stale) {
+    reasons.push(
+      `not seen by this scan (${report.stale.reason}); shown as last seen at ${report.stale.since.toISOString()}`,
+    );
+  }
   if (report.unreadable) {
     reasons.push(
       `revision ${String(report.unreadable.revision)} unreadable (${report.unreadable.reason}): ${report.unreadable.message}`,

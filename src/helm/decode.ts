@@ -23,15 +23,7 @@ import {
   type ReleaseRecord,
 } from "./release.ts";
 
-export const UNREADABLE_REASONS = [
-  "base64",
-  "gzip",
-  "too_large",
-  "json",
-  "schema",
-  "manifest",
-  "fetch",
-] as const;
+export const UNREADABLE_REASONS = ["base64", "gzip", "too_large", "json", "schema", "manifest"] as const;
 export type UnreadableReason = (typeof UNREADABLE_REASONS)[number];
 
 export type DecodeResult =

@@ -129,6 +129,7 @@ describe("metric catalogue", () => {
           finishedAt: now,
           durationSeconds: 0.1,
           success: true,
+          outcome: "success",
           releases: [failing, unreadable, drifted, hooked],
           unreferencedHooks: [{ kind: "Job", namespace: "apps", name: "gone-hook", hook: "post-install" }],
           goneReleases: [],

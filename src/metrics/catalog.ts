@@ -58,7 +58,7 @@ export const RELEASE_METRICS = {
     name: "helm_release_unreadable",
     type: "gauge",
     labels: [...RELEASE, "reason"],
-    help: "1 when the latest release record could not be read, with the reason (base64, gzip, too_large, json, schema, manifest, fetch).",
+    help: "1 when the latest release record could not be read, with the reason (base64, gzip, too_large, json, schema, manifest). A record that could not be fetched is not unreadable: its release is served stale.",
   },
   managedResources: {
     name: "helm_release_managed_resources",
@@ -179,6 +179,12 @@ export const SCAN_METRICS = {
     type: "gauge",
     labels: [],
     help: "Releases seen by the last scan.",
+  },
+  staleReleases: {
+    name: "helm_drift_exporter_stale_releases",
+    type: "gauge",
+    labels: [],
+    help: "Releases the last scan could not see (release storage not listed, record not fetched), served as last seen: their helm_release_* series are stale, not gone.",
   },
 } as const satisfies Record<string, MetricDefinition>;
 

@@ -155,7 +155,9 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
 
   gauge(registry, S.lastScanTimestamp).set(seconds(snapshot.finishedAt));
   gauge(registry, S.scanDuration).set(snapshot.durationSeconds);
-  gauge(registry, S.releases).set(snapshot.releases.length);
+  const stale = snapshot.releases.filter((report) => report.stale).length;
+  gauge(registry, S.releases).set(snapshot.releases.length - stale);
+  gauge(registry, S.staleReleases).set(stale);
   const collectorSuccess = gauge(registry, S.collectorSuccess);
   const collectorDuration = gauge(registry, S.collectorDuration);
   for (const collector of snapshot.collectors) {

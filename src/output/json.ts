@@ -31,6 +31,7 @@ export function toReleaseJson(report: ReleaseReport) {
     drift: report.drift ? driftJson(report.drift) : null,
     driftError: report.driftError ?? null,
     hooks: report.hooks ? hooksJson(report.hooks) : null,
+    stale: report.stale ? { since: report.stale.since.toISOString(), reason: report.stale.reason } : null,
     history: report.history.map((entry) => ({
       revision: entry.revision,
       status: entry.status,
@@ -107,22 +108,41 @@ function driftJson(drift: DriftReport) {
   };
 }
 
+/** The `scan` block: when, how long, how it went, each collector's result. */
+export function scanBlockJson(snapshot: Snapshot) {
+  return {
+    startedAt: snapshot.startedAt.toISOString(),
+    finishedAt: snapshot.finishedAt.toISOString(),
+    durationSeconds: snapshot.durationSeconds,
+    success: snapshot.success,
+    outcome: snapshot.outcome,
+    collectors: snapshot.collectors,
+  };
+}
+
+/** What `scan --output json` prints and `/api/v1/releases` serves: one shape for both. */
 export function toScanJson(snapshot: Snapshot) {
   const releases = snapshot.releases.map(toReleaseJson);
   return {
     schemaVersion: SCHEMA_VERSION,
-    scan: {
-      startedAt: snapshot.startedAt.toISOString(),
-      finishedAt: snapshot.finishedAt.toISOString(),
-      durationSeconds: snapshot.durationSeconds,
-      success: snapshot.success,
-      collectors: snapshot.collectors,
-    },
-    summary: {
-      releases: releases.length,
-      needingAttention: releases.filter((release) => release.needsAttention).length,
-    },
+    scan: scanBlockJson(snapshot),
+    summary: summaryJson(releases),
     releases,
+    ...strayFindingsJson(snapshot),
+  };
+}
+
+export function summaryJson(releases: readonly { needsAttention: boolean; stale: unknown }[]) {
+  return {
+    releases: releases.length,
+    needingAttention: releases.filter((release) => release.needsAttention).length,
+    stale: releases.filter((release) => release.stale !== null).length,
+  };
+}
+
+/** Findings of no existing release: hooks no record references, objects of releases that are gone. */
+export function strayFindingsJson(snapshot: Snapshot) {
+  return {
     unreferencedHooks: snapshot.unreferencedHooks.map((hook) => ({
       kind: hook.kind,
       namespace: hook.namespace ?? null,

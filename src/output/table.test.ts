@@ -29,6 +29,7 @@ describe("scan table", () => {
         finishedAt: now,
         durationSeconds: 0,
         success: true,
+        outcome: "success",
         releases: [report],
         unreferencedHooks: [],
         goneReleases: [],

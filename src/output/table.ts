@@ -26,7 +26,11 @@ export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}
     report.namespace,
     report.release,
     String(report.revision),
-    report.unreadable ? `${report.status} (unreadable)` : report.status,
+    report.unreadable
+      ? `${report.status} (unreadable)`
+      : report.stale
+        ? `${report.status} (stale)`
+        : report.status,
     report.deployedRevision === undefined ? "-" : String(report.deployedRevision),
     String(report.failedRevisions),
     driftCell(report),
@@ -36,7 +40,11 @@ export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}
   const lines =
     rows.length > 0
       ? alignColumns([header, ...rows.map((row) => row.map(printable))])
-      : ["No Helm releases found."];
+      : [
+          snapshot.outcome === "failed"
+            ? "Release storage could not be read: which releases exist is unknown (see the errors below)."
+            : "No Helm releases found.",
+        ];
   const problems = snapshot.releases.flatMap((report) =>
     attentionReasons(report).map((reason) => printable(`${report.namespace}/${report.release}: ${reason}`)),
   );

@@ -60,6 +60,11 @@ export class Discovery {
     }
   }
 
+  /** Discovery has been read at least once: until then, no kind resolves, served or not. */
+  get loaded(): boolean {
+    return this.fetchedAt > 0;
+  }
+
   resolve(apiVersion: string, kind: string): ResourceInfo | undefined {
     return this.byKind.get(`${apiVersion}/${kind}`);
   }

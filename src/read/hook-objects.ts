@@ -58,6 +58,8 @@ export async function readHookObjects(
   concurrency: number,
   signal?: AbortSignal,
 ): Promise<HookObjectsResult> {
+  // Without discovery no kind resolves, and every kind would look "not served": nothing read is not nothing found.
+  if (!discovery.loaded) throw new Error("cannot read hook objects: API discovery has not been read");
   const unique = new Map(kinds.map((kind) => [`${kind.apiVersion}/${kind.kind}`, kind]));
   const objects: ClusterObject[] = [];
   const releaseObjects: ClusterObject[] = [];

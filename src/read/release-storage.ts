@@ -40,9 +40,19 @@ export interface StorageListing {
   readonly errors: readonly {
     readonly storage: StorageDriver;
     readonly path: string;
+    /** The namespace the failed path lists; undefined for a cluster-wide list (every namespace). */
+    readonly namespace?: string;
     readonly message: string;
   }[];
 }
+
+/** Whether a namespace's releases are known from a listing: no list that covers it failed. */
+export function listedNamespace(listing: StorageListing, namespace: string): boolean {
+  return listing.errors.every((error) => error.namespace !== undefined && error.namespace !== namespace);
+}
+
+/** A stored revision could not be fetched (API error, timeout): its release is unknown this scan, not unreadable. */
+export class FetchError extends Error {}
 
 const SYSTEM_LABELS = new Set(["name", "owner", "status", "version", "createdAt", "modifiedAt"]);
 
@@ -76,9 +86,11 @@ export async function listRevisions(
         for (const ref of kept.values()) if (inScope(scope, ref.namespace)) revisions.push(ref);
       } catch (error) {
         if (signal?.aborted) throw error;
+        const namespace = /^\/api\/v1\/namespaces\/([^/]+)\//.exec(path)?.[1];
         errors.push({
           storage: driver,
           path,
+          ...(namespace !== undefined && { namespace: decodeURIComponent(namespace) }),
           message: error instanceof Error ? error.message : String(error),
         });
       }
@@ -153,6 +165,10 @@ export class RevisionReader {
     return this.heldBytes;
   }
 
+  /**
+   * The record of a revision, decoded: a bad record is a result (unreadable, with why); a
+   * revision that could not be fetched throws FetchError.
+   */
   async read(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
     const key = objectVersion(ref);
     const cached = this.cache.get(key);
@@ -169,8 +185,8 @@ export class RevisionReader {
     } catch (error) {
       if (signal?.aborted) throw error;
       const message = error instanceof KubeApiError || error instanceof Error ? error.message : String(error);
-      // A fetch failure is not cached: the next scan tries again.
-      return { ok: false, reason: "fetch", message };
+      // Not a statement about the record, and not cached: the next scan tries again.
+      throw new FetchError(`cannot fetch ${ref.namespace}/${ref.objectName}: ${message}`, { cause: error });
     }
     const bytes = result.ok ? result.heldBytes : 0;
     if (this.heldBytes + bytes > this.maxHeldBytes) {

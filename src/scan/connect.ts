@@ -3,11 +3,13 @@ import type { Config } from "../config/config.ts";
 import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
+import type { NamespaceScope } from "../read/namespaces.ts";
 import { Collections } from "../read/collections.ts";
 import { Discovery } from "../read/discovery.ts";
 import { RevisionReader } from "../read/release-storage.ts";
 import { DriftCache } from "./drift-cache.ts";
 import { DriftMemory } from "./drift-memory.ts";
+import { ReleaseMemory } from "./release-memory.ts";
 import { scan } from "./scanner.ts";
 
 /** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
@@ -34,11 +36,9 @@ export async function connectScanner(
   const collections = new Collections(client, { watch, logger });
   const driftCache = new DriftCache();
   const driftMemory = new DriftMemory();
+  const releaseMemory = new ReleaseMemory();
   const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
-  logger.info(
-    { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude },
-    "connected",
-  );
+  await reportReachability(client, logger, scope);
   return {
     close: () => {
       collections.close();
@@ -55,9 +55,32 @@ export async function connectScanner(
         concurrency: config.scanConcurrency,
         driftOptions: config.drift,
         driftMemory,
+        releaseMemory,
         terminatingAfterMs: config.terminatingAfterMs,
         logger,
         signal,
       }),
   };
+}
+
+/**
+ * Says whether the API server answers, from a real request (`/version`, readable by every
+ * identity): "connected" only when it did. An unreachable server does not stop a serving
+ * exporter (it may come up later; scans fail until then), and `scan` fails on its first read.
+ */
+async function reportReachability(client: KubeClient, logger: Logger, scope: NamespaceScope): Promise<void> {
+  const where = { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude };
+  try {
+    const version = await client.get<{ gitVersion?: string }>(
+      "/version",
+      "version",
+      AbortSignal.timeout(10_000),
+    );
+    logger.info({ ...where, kubernetesVersion: version.gitVersion }, "connected");
+  } catch (error) {
+    logger.warn(
+      { ...where, err: error instanceof Error ? error.message : String(error) },
+      "the API server does not answer; scans fail until it does",
+    );
+  }
 }

@@ -6,10 +6,14 @@
 export class DriftMemory {
   private readonly firstSeen = new Map<string, Date>();
 
-  /** Remembers `key` (first call wins) and forgets keys not seen in this scan. */
-  sweep(keys: readonly string[], now: Date): (key: string) => Date {
+  /**
+   * Remembers `keys` (first call wins) and, when the scan saw all there is (`forgetUnseen`),
+   * forgets keys it did not see: a drift a failed read did not see is not gone.
+   */
+  record(keys: readonly string[], now: Date, options: { forgetUnseen: boolean }): (key: string) => Date {
     const live = new Set(keys);
-    for (const key of this.firstSeen.keys()) if (!live.has(key)) this.firstSeen.delete(key);
+    if (options.forgetUnseen)
+      for (const key of this.firstSeen.keys()) if (!live.has(key)) this.firstSeen.delete(key);
     for (const key of keys) if (!this.firstSeen.has(key)) this.firstSeen.set(key, now);
     return (key) => this.firstSeen.get(key) ?? now;
   }

@@ -5,12 +5,13 @@ import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { ScanLoop } from "./loop.ts";
 import { freezeSnapshot, type Snapshot } from "./snapshot.ts";
 
-const snapshot = (success = true): Snapshot =>
+const snapshot = (outcome: Snapshot["outcome"] = "success"): Snapshot =>
   freezeSnapshot({
     startedAt: new Date(),
     finishedAt: new Date(),
     durationSeconds: 0,
-    success,
+    success: outcome === "success",
+    outcome,
     releases: [],
     unreferencedHooks: [],
     goneReleases: [],
@@ -110,11 +111,20 @@ describe("ScanLoop", () => {
     const { scanLoop, metrics } = loop(async () => {
       calls++;
       if (calls === 2) throw new Error("apiserver down");
-      return Promise.resolve(snapshot(false));
+      return Promise.resolve(snapshot("partial"));
     });
     await scanLoop.runOnce();
     await scanLoop.runOnce();
     assert.deepEqual(await scans(metrics), { partial: 1, error: 1 });
+    await scanLoop.stop();
+  });
+
+  it("publishes a scan that could not read release storage, and counts it as an error", async () => {
+    const { scanLoop, metrics, published } = loop(() => Promise.resolve(snapshot("failed")));
+    await scanLoop.runOnce();
+    assert.equal(published.length, 1, "published: it serves the releases last seen, marked stale");
+    assert.deepEqual(await scans(metrics), { error: 1 });
+    assert.equal(await lastSuccess(metrics), 0);
     await scanLoop.stop();
   });
 

@@ -8,6 +8,12 @@ import type { Logger } from "../log/logger.ts";
 import type { ScanResult, SelfMetrics } from "../metrics/self-metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
 
+/** A scan that could not read release storage still publishes (its releases last seen, stale), but failed. */
+const SCAN_RESULTS = { success: "success", partial: "partial", failed: "error" } as const satisfies Record<
+  Snapshot["outcome"],
+  ScanResult
+>;
+
 export interface ScanLoopOptions {
   readonly scan: (signal: AbortSignal) => Promise<Snapshot>;
   readonly publish: (snapshot: Snapshot) => Promise<void>;
@@ -74,12 +80,12 @@ export class ScanLoop {
         abort.abort(new Error(`scan timed out after ${String(this.options.timeoutMs / 1000)}s`));
       abort.signal.throwIfAborted();
       await this.options.publish(snapshot);
-      result = snapshot.success ? "success" : "partial";
+      result = SCAN_RESULTS[snapshot.outcome];
       logger.info(
         {
           durationSeconds: snapshot.durationSeconds,
           releases: snapshot.releases.length,
-          success: snapshot.success,
+          outcome: snapshot.outcome,
         },
         "scan finished",
       );

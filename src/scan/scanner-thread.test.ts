@@ -151,15 +151,16 @@ describe("scanner thread", () => {
       await until("a scan to be counted", async () =>
         (await sample("helm_drift_exporter_scans_total")).length > 0 ? true : undefined,
       );
-      // Counted with its publication, in the same message.
+      // Counted with its publication, in the same message: release storage could not be read.
       assert.deepEqual(
         (await sample("helm_drift_exporter_scans_total")).map((s) => [s.labels.result, s.value]),
-        [["partial", 1]],
+        [["error", 1]],
       );
       assert.match(
         started.store.current?.releasesBody.toString() ?? "",
-        /^\{"scan":\{.*"success":false\},"releases":\[\]\}$/,
+        /^\{"schemaVersion":1,"scan":\{.*"success":false,"outcome":"failed",.*"releases":\[\],/,
       );
+      assert.equal(started.store.ready, false, "not ready: no scan has read release storage");
       const requests = await sample("helm_drift_exporter_kube_api_request_errors_total");
       assert.ok(
         requests.some((s) => s.value > 0),

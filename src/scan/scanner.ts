@@ -25,9 +25,18 @@ import { DEFAULT_HOOK_KINDS, readHookObjects } from "../read/hook-objects.ts";
 import { readHpaTargets } from "../read/hpa.ts";
 import { readLiveObjects, refKey } from "../read/live-objects.ts";
 import { inScope, type NamespaceScope } from "../read/namespaces.ts";
-import { listRevisions, type RevisionReader, type RevisionRef } from "../read/release-storage.ts";
+import {
+  FetchError,
+  listedNamespace,
+  listRevisions,
+  type RevisionReader,
+  type RevisionRef,
+  type StorageListing,
+} from "../read/release-storage.ts";
+import type { DecodeResult } from "../helm/decode.ts";
 import type { DriftCache } from "./drift-cache.ts";
 import type { DriftMemory } from "./drift-memory.ts";
+import type { ReleaseMemory, Unseen } from "./release-memory.ts";
 import { mapLimit, yieldToEventLoop } from "./pool.ts";
 import {
   freezeSnapshot,
@@ -48,35 +57,53 @@ export interface ScanContext {
   readonly concurrency: number;
   readonly driftOptions: DriftOptions;
   readonly driftMemory: DriftMemory;
+  /** The last results of each release, served (stale) while a scan cannot see it. */
+  readonly releaseMemory: ReleaseMemory;
   /** Deletion older than this, with finalizers left, counts as stuck. */
   readonly terminatingAfterMs: number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
 }
 
+/** One release as this scan saw it: its revisions (statuses as the records say, where read) and records. */
 interface ReleaseHistory {
   readonly status: StatusReport;
   readonly revisions: readonly RevisionRef[];
+  readonly latest: DecodeResult;
+  /** The revision Helm believes is live (newest deployed, else the latest) and its record. */
+  readonly base: { readonly ref: RevisionRef; readonly result: DecodeResult };
 }
+
+interface ReleasesSeen {
+  readonly histories: readonly ReleaseHistory[];
+  readonly listing: StorageListing;
+  /** Releases listed whose records could not be fetched: unknown this scan, with why. */
+  readonly unfetched: ReadonlyMap<string, string>;
+}
+
+const NOTHING_SEEN: ReleasesSeen = {
+  histories: [],
+  listing: { revisions: [], errors: [{ storage: "secret", path: "", message: "release storage not read" }] },
+  unfetched: new Map(),
+};
 
 export async function scan(context: ScanContext): Promise<Snapshot> {
   const startedAt = new Date();
   const collectors: CollectorResult[] = [];
-  const { logger } = context;
-  const histories =
-    (await collect("releases", collectors, logger, (errors) => collectReleases(context, errors))) ?? [];
-  const drift = await collect("drift", collectors, logger, (errors) =>
-    collectDrift(context, histories, errors),
-  );
-  const hooks = await collect("hooks", collectors, logger, (errors) =>
-    collectHooks(context, histories, drift?.listed ?? [], errors),
-  );
-  // What this scan did not read (a kind no release uses any more) stops being watched and remembered.
-  context.collections.sweep();
-  const memo = context.driftCache.sweep();
-  logger.debug({ driftMemoHits: memo.hits, driftMemoMisses: memo.misses }, "drift memo");
+  const collect = collector(collectors, context);
+  const seen = (await collect("releases", (errors) => collectReleases(context, errors))) ?? NOTHING_SEEN;
+  const { histories } = seen;
+  const drift = await collect("drift", (errors) => collectDrift(context, histories, errors));
+  const hooks = await collect("hooks", (errors) => collectHooks(context, seen, drift?.listed ?? [], errors));
+  // Nothing below runs for an aborted scan (collect rethrows an abort): it changes no state.
+  const allSucceeded = collectors.every((result) => result.success);
+  // What this scan did not read (a kind no release uses any more) stops being watched and
+  // remembered; only a scan that read everything knows that.
+  if (allSucceeded) context.collections.sweep();
+  const memo = drift?.complete ? context.driftCache.sweep() : undefined;
+  if (memo) logger(context).debug({ driftMemoHits: memo.hits, driftMemoMisses: memo.misses }, "drift memo");
   const known = new Set(histories.map(({ status }) => releaseKey(status)));
-  const releases: ReleaseReport[] = histories.map(({ status }) => {
+  const fresh: ReleaseReport[] = histories.map(({ status }) => {
     const hookReport = hooks?.byRelease.get(releaseKey(status));
     return {
       ...status,
@@ -84,18 +111,26 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
       ...(hookReport && { hooks: hookReport }),
     };
   });
+  const finishedAt = new Date();
+  const carried = context.releaseMemory.carry(unseenReleases(seen), known);
+  context.releaseMemory.remember(fresh, finishedAt, (namespace: string, release: string) =>
+    releaseIsGone(seen, known, namespace, release),
+  );
+  const releases = [...fresh, ...carried].sort((a, b) => releaseKey(a).localeCompare(releaseKey(b)));
   const goneReleases = [...(hooks?.byRelease.entries() ?? [])]
     .filter(([key]) => !known.has(key))
     .map(([key, report]) => {
       const [namespace = "", release = ""] = key.split("/");
       return { namespace, release, leftovers: report.leftovers };
     });
-  const finishedAt = new Date();
+  // Release storage that could not be listed: what exists is unknown, the scan failed.
+  const storageListed = seen.listing.errors.length === 0 && collectors[0]?.success === true;
   return freezeSnapshot({
     startedAt,
     finishedAt,
     durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-    success: collectors.every((collector) => collector.success),
+    success: allSucceeded,
+    outcome: !storageListed ? "failed" : allSucceeded ? "success" : "partial",
     releases,
     unreferencedHooks: (hooks?.unreferenced ?? []).map(({ kind, namespace, name, annotations }) => ({
       kind,
@@ -108,59 +143,132 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
   });
 }
 
-/** Runs one collector; errors it reports (or throws) mark it failed without stopping the scan. */
-async function collect<T>(
-  name: string,
-  results: CollectorResult[],
-  logger: Logger,
-  run: (errors: string[]) => Promise<T>,
-): Promise<T | undefined> {
-  const started = performance.now();
-  const errors: string[] = [];
-  let value: T | undefined;
-  try {
-    value = await run(errors);
-  } catch (error) {
-    errors.push(error instanceof Error ? error.message : String(error));
+const logger = (context: ScanContext) => context.logger;
+
+/**
+ * Releases this scan could not see, with why: those whose records could not be fetched, and
+ * those remembered in namespaces whose release storage could not be listed.
+ */
+function unseenReleases(seen: ReleasesSeen): Unseen {
+  const unseen = new Map(seen.unfetched);
+  for (const error of seen.listing.errors) {
+    const scope = error.namespace === undefined ? "release storage" : `release storage in ${error.namespace}`;
+    unseen.set(
+      error.namespace === undefined ? "*" : `${error.namespace}/*`,
+      `${scope} could not be listed: ${error.message}`,
+    );
   }
-  const durationSeconds = (performance.now() - started) / 1000;
-  for (const message of errors) logger.error({ collector: name }, message);
-  results.push({ name, success: errors.length === 0, durationSeconds, errors });
-  return value;
+  return unseen;
 }
 
-async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleaseHistory[]> {
+/** Gone: its namespace's storage was listed, and it is not there. Anything else is unknown. */
+function releaseIsGone(
+  seen: ReleasesSeen,
+  known: ReadonlySet<string>,
+  namespace: string,
+  release: string,
+): boolean {
+  const key = releaseKey({ namespace, release });
+  return !known.has(key) && !seen.unfetched.has(key) && listedNamespace(seen.listing, namespace);
+}
+
+/**
+ * Runs collectors, each with its own success and duration: errors one reports (or throws) mark
+ * it failed without stopping the scan. An abort (the scan's timeout, or shutdown) is not a
+ * collector's failure: it ends the scan, so that nothing after it changes any state.
+ */
+function collector(results: CollectorResult[], context: ScanContext) {
+  return async <T>(name: string, run: (errors: string[]) => Promise<T>): Promise<T | undefined> => {
+    const started = performance.now();
+    const errors: string[] = [];
+    let value: T | undefined;
+    try {
+      value = await run(errors);
+    } catch (error) {
+      if (context.signal?.aborted) throw context.signal.reason ?? error;
+      errors.push(errorText(error));
+    }
+    context.signal?.throwIfAborted();
+    const durationSeconds = (performance.now() - started) / 1000;
+    for (const message of errors) context.logger.error({ collector: name }, message);
+    results.push({ name, success: errors.length === 0, durationSeconds, errors });
+    return value;
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleasesSeen> {
   const listing = await listRevisions(context.collections, context.scope, context.signal);
   for (const error of listing.errors) {
     errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
   }
   // Records of revisions gone since the last scan are forgotten; only a complete listing says what is gone.
   if (listing.errors.length === 0) context.reader.retain(listing.revisions);
-  const histories = groupReleases(listing.revisions, context.logger);
-  const reports = await mapLimit(histories, context.concurrency, async (revisions) => {
-    const latest = newest(revisions);
-    const decoded = await context.reader.read(latest, context.signal);
-    const status = analyzeStatus({
-      namespace: latest.namespace,
-      release: latest.release,
-      storage: latest.storage,
-      revisions,
-      latest: decoded,
-    });
-    if (status.unreadable) {
-      context.logger.warn(
-        {
-          namespace: status.namespace,
-          release: status.release,
-          revision: status.unreadable.revision,
-          reason: status.unreadable.reason,
-        },
-        `release record unreadable: ${status.unreadable.message}`,
-      );
+  const groups = groupReleases(listing.revisions, context.logger);
+  const unfetched = new Map<string, string>();
+  const histories = await mapLimit(groups, context.concurrency, async (revisions) => {
+    try {
+      return await readHistory(context, revisions);
+    } catch (error) {
+      if (!(error instanceof FetchError)) throw error;
+      const first = revisions[0];
+      if (first) unfetched.set(releaseKey(first), error.message);
+      errors.push(error.message);
+      return undefined;
     }
-    return { status, revisions };
   });
-  return reports;
+  return { histories: histories.filter((history) => history !== undefined), listing, unfetched };
+}
+
+/**
+ * Reads a release's latest record and the one Helm believes is live. Where a record is read,
+ * its status wins over its storage label (a label can be edited, or left stale by an
+ * interrupted helm): a revision labelled deployed whose record says otherwise is not the base.
+ */
+async function readHistory(context: ScanContext, labelled: readonly RevisionRef[]): Promise<ReleaseHistory> {
+  const latestRef = newest(labelled);
+  const latest = await context.reader.read(latestRef, context.signal);
+  const statuses = new Map<number, RevisionRef["status"]>();
+  if (latest.ok) statuses.set(latestRef.revision, latest.record.status);
+  let base: ReleaseHistory["base"] | undefined;
+  const candidates = labelled
+    .filter((ref) => (statuses.get(ref.revision) ?? ref.status) === "deployed")
+    .sort((a, b) => b.revision - a.revision);
+  for (const ref of candidates) {
+    const result = ref === latestRef ? latest : await context.reader.read(ref, context.signal);
+    if (result.ok) statuses.set(ref.revision, result.record.status);
+    if (!result.ok || result.record.status === "deployed") {
+      base = { ref, result };
+      break;
+    }
+  }
+  base ??= { ref: latestRef, result: latest };
+  const revisions = labelled.map((ref) => {
+    const status = statuses.get(ref.revision);
+    return status === undefined || status === ref.status ? ref : { ...ref, status };
+  });
+  if (!latest.ok) {
+    context.logger.warn(
+      {
+        namespace: latestRef.namespace,
+        release: latestRef.release,
+        revision: latestRef.revision,
+        reason: latest.reason,
+      },
+      `release record unreadable: ${latest.message}`,
+    );
+  }
+  const status = analyzeStatus({
+    namespace: latestRef.namespace,
+    release: latestRef.release,
+    storage: latestRef.storage,
+    revisions,
+    latest,
+  });
+  return { status, revisions, latest, base };
 }
 
 type DriftOutcome = Pick<ReleaseReport, "drift" | "driftError">;
@@ -172,6 +280,8 @@ interface DriftResult {
   readonly outcomes: ReadonlyMap<string, DriftOutcome>;
   /** Helm-labelled objects the per-kind lists returned, for leftover detection. */
   readonly listed: readonly ClusterObject[];
+  /** Every kind was read: what the memos hold that this scan did not use is truly unused. */
+  readonly complete: boolean;
 }
 
 async function collectDrift(
@@ -182,18 +292,16 @@ async function collectDrift(
   const outcomes = new Map<string, DriftOutcome>();
   const bases: { history: ReleaseHistory; base: RevisionRef; record: ReleaseRecord }[] = [];
   await context.discovery.ensureFresh(context.signal);
-  await mapLimit(histories, context.concurrency, async (history) => {
-    if (NO_DRIFT_STATUSES.has(history.status.status)) return;
-    // The revision Helm believes is live: the newest deployed one, else the latest.
-    const base = baseRevision(history);
-    const decoded = await context.reader.read(base, context.signal);
+  for (const history of histories) {
+    if (NO_DRIFT_STATUSES.has(history.status.status)) continue;
+    const { ref: base, result: decoded } = history.base;
     if (decoded.ok) bases.push({ history, base, record: decoded.record });
     else {
       outcomes.set(releaseKey(history.status), {
         driftError: `revision ${String(base.revision)} is unreadable (${decoded.reason}): ${decoded.message}`,
       });
     }
-  });
+  }
   const allObjects = bases.flatMap(({ record }) => record.manifest);
   await context.discovery.ensureKnown(allObjects, context.signal);
   const namespaced = (apiVersion: string, kind: string) =>
@@ -276,31 +384,27 @@ async function collectDrift(
       .filter((resource) => resource.state !== "unchecked" && !resource.since)
       .map((resource) => memoryKey(key, resource)),
   );
-  const firstSeen = context.driftMemory.sweep(undated, now);
+  const complete = errors.length === 0;
+  // A drift not seen because a kind could not be read is not gone: its first-seen date is kept.
+  const firstSeen = context.driftMemory.record(undated, now, { forgetUnseen: complete });
   for (const { key, report } of reports)
     outcomes.set(key, { drift: dateDrift(report, (resource) => firstSeen(memoryKey(key, resource))) });
-  return { outcomes, listed: live.listed };
-}
-
-/** The revisions an analysis reads: the latest and the one Helm believes is live. */
-function baseRevision(history: ReleaseHistory): RevisionRef {
-  const deployed = history.revisions.filter((ref) => ref.status === "deployed");
-  return deployed.length > 0 ? newest(deployed) : newest(history.revisions);
+  return { outcomes, listed: live.listed, complete };
 }
 
 async function collectHooks(
   context: ScanContext,
-  histories: readonly ReleaseHistory[],
+  seen: ReleasesSeen,
   releaseObjects: readonly ClusterObject[],
   errors: string[],
 ) {
-  const releases = await mapLimit(histories, context.concurrency, async (history) => {
-    const refs = [newest(history.revisions), baseRevision(history)];
-    const decoded = await Promise.all(refs.map((ref) => context.reader.read(ref, context.signal)));
-    const records = decoded.flatMap((result) => (result.ok ? [result.record] : []));
-    const base = records.find((record) => record.revision === baseRevision(history).revision);
-    const namespaced = (apiVersion: string, kind: string) =>
-      context.discovery.resolve(apiVersion, kind)?.namespaced;
+  const namespaced = (apiVersion: string, kind: string) =>
+    context.discovery.resolve(apiVersion, kind)?.namespaced;
+  const releases = seen.histories.map((history) => {
+    const records = [history.latest, history.base.result].flatMap((result) =>
+      result.ok ? [result.record] : [],
+    );
+    const base = history.base.result.ok ? history.base.result.record : undefined;
     return {
       namespace: history.status.namespace,
       release: history.status.release,
@@ -329,17 +433,25 @@ async function collectHooks(
     context.signal,
   );
   errors.push(...hookObjects.errors);
+  // Objects of a release this scan could not see are neither its leftovers nor a gone release's:
+  // that release is unknown. The same for hooks in namespaces whose storage was not listed.
+  const unknown = (namespace: string, release: string) =>
+    !listedNamespace(seen.listing, namespace) || seen.unfetched.has(releaseKey({ namespace, release }));
   return analyzeHooks({
     releases,
-    hookObjects: hookObjects.objects,
+    hookObjects: hookObjects.objects.filter(
+      (object) => object.namespace === undefined || listedNamespace(seen.listing, object.namespace),
+    ),
     // Cluster-scoped objects come from cluster-wide lists: keep those of releases this scan covers,
     // or a release in another namespace would look gone.
     releaseObjects: uniqueObjects([...releaseObjects, ...hookObjects.releaseObjects]).filter((object) => {
       const namespace = object.annotations[RELEASE_NAMESPACE_ANNOTATION];
+      const release = object.annotations[RELEASE_NAME_ANNOTATION];
       return (
-        object.annotations[RELEASE_NAME_ANNOTATION] !== undefined &&
+        release !== undefined &&
         namespace !== undefined &&
-        inScope(context.scope, namespace)
+        inScope(context.scope, namespace) &&
+        !unknown(namespace, release)
       );
     }),
     now: new Date(),

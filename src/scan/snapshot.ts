@@ -20,7 +20,19 @@ export interface ReleaseReport extends StatusReport {
   readonly driftError?: string;
   /** Orphaned and running hooks, leftovers, stuck deletions. */
   readonly hooks?: HooksReport;
+  /**
+   * Set when this scan could not see the release (its storage could not be listed, or its
+   * record fetched): everything above is as last seen, at `since`.
+   */
+  readonly stale?: { readonly since: Date; readonly reason: string };
 }
+
+/**
+ * success: everything read; partial: release storage was read but some collector failed (some
+ * findings are unknown); failed: release storage could not be read, so which releases exist is
+ * unknown (those last seen are served stale).
+ */
+export type ScanOutcome = "success" | "partial" | "failed";
 
 export interface Snapshot {
   readonly startedAt: Date;
@@ -28,6 +40,7 @@ export interface Snapshot {
   readonly durationSeconds: number;
   /** All collectors succeeded: every release that exists was seen and analysed. */
   readonly success: boolean;
+  readonly outcome: ScanOutcome;
   readonly releases: readonly ReleaseReport[];
   /** Hook objects no stored release references (their release was uninstalled or purged). */
   readonly unreferencedHooks: readonly (ObjectRef & { readonly hook: string })[];

@@ -9,7 +9,7 @@ import request from "supertest";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
-import { toReleaseJson } from "../output/json.ts";
+import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
 import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { createApp } from "./app.ts";
@@ -29,6 +29,7 @@ function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
     finishedAt: now,
     durationSeconds: 0.25,
     success: true,
+    outcome: "success",
     releases: [report, ...more],
     unreferencedHooks: [],
     goneReleases: [],
@@ -179,13 +180,9 @@ describe("HTTP endpoints", () => {
     const reference = express();
     reference.disable("x-powered-by");
     reference.set("etag", false);
-    const scan = {
-      finishedAt: both.finishedAt.toISOString(),
-      durationSeconds: both.durationSeconds,
-      success: both.success,
-    };
+    const scan = scanBlockJson(both);
     reference.get("/api/v1/releases", (_request, response) => {
-      response.json({ scan, releases: both.releases.map(toReleaseJson) });
+      response.json(toScanJson(both));
     });
     reference.get("/api/v1/releases/:namespace/:release", (incoming, response) => {
       const { namespace, release } = incoming.params;

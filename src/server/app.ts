@@ -85,8 +85,8 @@ export function createApp(options: AppOptions): Express {
   });
 
   app.get("/readyz", (_request, response) => {
-    if (store.current) response.type("text").send("ok\n");
-    else response.status(503).type("text").send("waiting for the first scan\n");
+    if (store.ready) response.type("text").send("ok\n");
+    else response.status(503).type("text").send("waiting for a scan that reads release storage\n");
   });
 
   app.get("/api/v1/releases", (_request, response) => {

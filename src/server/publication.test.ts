@@ -6,7 +6,7 @@ import zlib from "node:zlib";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
-import { toReleaseJson } from "../output/json.ts";
+import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
 import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import {
@@ -22,6 +22,7 @@ function snapshot(releases: readonly ReleaseReport[]): Snapshot {
     finishedAt: new Date("2026-11-24T10:00:00Z"),
     durationSeconds: 1.5,
     success: false,
+    outcome: "partial",
     releases,
     unreferencedHooks: [],
     goneReleases: [],
@@ -59,22 +60,13 @@ function releases(): ReleaseReport[] {
   return [web, api, cafe, broken];
 }
 
-const scanOf = (s: Snapshot) => ({
-  finishedAt: s.finishedAt.toISOString(),
-  durationSeconds: s.durationSeconds,
-  success: s.success,
-});
-
 describe("preparePublication", () => {
   it("renders the API's JSON exactly as JSON.stringify, and where each release lies in it", async () => {
     const scanned = snapshot(releases());
     const published = await preparePublication(scanned);
-    const scan = scanOf(scanned);
+    const scan = scanBlockJson(scanned);
     assert.equal(published.scanJson, JSON.stringify(scan));
-    assert.equal(
-      published.releasesBody.toString("utf8"),
-      JSON.stringify({ scan, releases: scanned.releases.map(toReleaseJson) }),
-    );
+    assert.equal(published.releasesBody.toString("utf8"), JSON.stringify(toScanJson(scanned)));
     assert.deepEqual(
       [...published.releaseSpans.keys()],
       ["apps/web", "apps/api", "shop/café", "shop/broken"],
@@ -90,8 +82,9 @@ describe("preparePublication", () => {
       assert.equal(one.toString("utf8"), JSON.stringify({ scan, release: toReleaseJson(release) }));
     }
 
-    const empty = await preparePublication(snapshot([]));
-    assert.equal(empty.releasesBody.toString("utf8"), JSON.stringify({ scan, releases: [] }));
+    const none = snapshot([]);
+    const empty = await preparePublication(none);
+    assert.equal(empty.releasesBody.toString("utf8"), JSON.stringify(toScanJson(none)));
     assert.equal(empty.releaseSpans.size, 0);
   });
 

@@ -7,8 +7,14 @@
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
-import { toReleaseJson } from "../output/json.ts";
-import { releaseKey, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
+import {
+  scanBlockJson,
+  SCHEMA_VERSION,
+  strayFindingsJson,
+  summaryJson,
+  toReleaseJson,
+} from "../output/json.ts";
+import { releaseKey, type Snapshot } from "../scan/snapshot.ts";
 
 const deflateRaw = promisify(zlib.deflateRaw);
 
@@ -21,9 +27,11 @@ export interface Published {
    */
   readonly metricsDeflated: Buffer<ArrayBuffer>;
   readonly metricsCrc: number;
+  /** Release storage was read: the scan says which releases exist (else it serves them stale). */
+  readonly storageRead: boolean;
   /** The `scan` member of the API's answers, as JSON. */
   readonly scanJson: string;
-  /** The body of /api/v1/releases, `{"scan":...,"releases":[...]}`, as compact JSON. */
+  /** The body of /api/v1/releases, as `scan --output json` prints it (toScanJson), compact. */
   readonly releasesBody: Buffer<ArrayBuffer>;
   /** Where each release's JSON lies in releasesBody, [start, end), by `namespace/release`. */
   readonly releaseSpans: ReadonlyMap<string, readonly [number, number]>;
@@ -39,13 +47,10 @@ export type PublishedMessage = {
 export async function preparePublication(snapshot: Snapshot): Promise<Published> {
   const metricsBody = Buffer.from(await renderSnapshot(snapshot), "utf8");
   const metricsDeflated = await deflateRaw(metricsBody, { finishFlush: zlib.constants.Z_FULL_FLUSH });
-  const scanJson = JSON.stringify({
-    finishedAt: snapshot.finishedAt.toISOString(),
-    durationSeconds: snapshot.durationSeconds,
-    success: snapshot.success,
-  });
-  const releases = renderReleases(scanJson, snapshot.releases);
+  const scanJson = JSON.stringify(scanBlockJson(snapshot));
+  const releases = renderReleases(scanJson, snapshot);
   return {
+    storageRead: snapshot.outcome !== "failed",
     metricsBody: owned(metricsBody),
     metricsDeflated: owned(metricsDeflated),
     metricsCrc: zlib.crc32(metricsBody),
@@ -72,9 +77,10 @@ export function receivePublication(message: PublishedMessage): Published {
   };
 }
 
-/** Exactly what JSON.stringify({ scan, releases }) gives, with the span of each release in it. */
-function renderReleases(scanJson: string, releases: readonly ReleaseReport[]) {
-  const head = `{"scan":${scanJson},"releases":[`;
+/** Exactly what JSON.stringify(toScanJson(snapshot)) gives, with the span of each release in it. */
+function renderReleases(scanJson: string, snapshot: Snapshot) {
+  const releases = snapshot.releases.map(toReleaseJson);
+  const head = `{"schemaVersion":${String(SCHEMA_VERSION)},"scan":${scanJson},"summary":${JSON.stringify(summaryJson(releases))},"releases":[`;
   const parts = [head];
   let offset = Buffer.byteLength(head);
   const spans = new Map<string, readonly [number, number]>();
@@ -83,14 +89,15 @@ function renderReleases(scanJson: string, releases: readonly ReleaseReport[]) {
       parts.push(",");
       offset += 1;
     }
-    const json = JSON.stringify(toReleaseJson(release));
+    const json = JSON.stringify(release);
     parts.push(json);
     const end = offset + Buffer.byteLength(json);
     // The first of two same-named releases wins, as a search of the list would find it.
     if (!spans.has(releaseKey(release))) spans.set(releaseKey(release), [offset, end]);
     offset = end;
   }
-  parts.push("]}");
+  const strays = JSON.stringify(strayFindingsJson(snapshot));
+  parts.push(`],${strays.slice(1)}`);
   return { body: owned(Buffer.from(parts.join(""), "utf8")), spans };
 }
 

@@ -8,13 +8,20 @@ import { preparePublication, type Published } from "./publication.ts";
 
 export class SnapshotStore {
   private published: Published | undefined;
+  private storageReadOnce = false;
 
   get current(): Published | undefined {
     return this.published;
   }
 
+  /** A scan has read release storage: what is served says which releases exist. Readiness follows it. */
+  get ready(): boolean {
+    return this.storageReadOnce;
+  }
+
   set(published: Published): void {
     this.published = published;
+    if (published.storageRead) this.storageReadOnce = true;
   }
 
   async publish(snapshot: Snapshot): Promise<void> {

@@ -19,6 +19,7 @@ import { scan } from "../../src/scan/scanner.ts";
 import { DEFAULT_DRIFT_OPTIONS } from "../../src/analysis/drift/drift.ts";
 import { Discovery } from "../../src/read/discovery.ts";
 import { DriftMemory } from "../../src/scan/drift-memory.ts";
+import { ReleaseMemory } from "../../src/scan/release-memory.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
 import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";
 import { pollUntil } from "../support/poll.ts";
@@ -84,6 +85,7 @@ async function scanContext(ns: string, watch: boolean, watchTimeoutSeconds?: num
     discovery: new Discovery(client),
     driftOptions: DEFAULT_DRIFT_OPTIONS,
     driftMemory: new DriftMemory(),
+    releaseMemory: new ReleaseMemory(),
     terminatingAfterMs: 600_000,
     scope: { include: [ns], exclude: [] },
     concurrency: 4,
