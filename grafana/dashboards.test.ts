@@ -20,7 +20,7 @@ import { RUNTIME_METRIC_PREFIXES } from "../src/metrics/catalog.ts";
 import { SelfMetrics } from "../src/metrics/self-metrics.ts";
 import { PROMQL_KEYWORDS } from "../alerts/tools.ts";
 import { documentedMetrics } from "../src/testing/metrics-text.ts";
-import { DATASOURCE, dashboards, grafanaDir, render, TITLE_PREFIX } from "./generate.ts";
+import { CLUSTER_LABEL, DATASOURCE, dashboards, grafanaDir, render, TITLE_PREFIX } from "./generate.ts";
 
 const root = path.dirname(grafanaDir);
 
@@ -105,6 +105,7 @@ function groupingLabels(expr: string): string[] {
 
 interface Target {
   expr?: string;
+  legendFormat?: string;
   datasource?: unknown;
 }
 
@@ -113,7 +114,8 @@ interface Panel {
   title?: string;
   description?: string;
   datasource?: unknown;
-  fieldConfig?: { defaults?: { unit?: string } };
+  fieldConfig?: { defaults?: { unit?: string; links?: { url?: string }[] } };
+  transformations?: { id: string; options?: { include?: { names?: string[] } } }[];
   targets?: Target[];
   panels?: Panel[];
 }
@@ -153,8 +155,8 @@ interface KnownMetrics {
 
 /**
  * Checks one query: every metric is documented (docs/metrics.md), `up`, a runtime metric or a
- * recording rule; every selector has job=~"$job" and instance=~"$instance" (recording rules
- * aggregate by job and have no instance), and namespace=~"$namespace" / release=~"$release" on
+ * recording rule; every selector has cluster=~"$cluster", job=~"$job" and instance=~"$instance"
+ * (recording rules aggregate by cluster and job and have no instance), and namespace=~"$namespace" / release=~"$release" on
  * metrics with those labels; matchers and grouping use labels the metrics have; rate(),
  * irate() and increase() use $__rate_interval. Variable queries select what the variables
  * before them chose, so they need only the filters of those.
@@ -163,14 +165,15 @@ function checkQuery(
   known: KnownMetrics,
   where: string,
   expr: string,
-  context: "panel" | "variable" | "job variable" | "instance variable",
+  context: "panel" | "variable" | "cluster variable" | "job variable" | "instance variable",
 ): void {
   const what = `${where}: ${expr}`;
   const all = [...selectors(expr).map((s) => s.metric), ...bareMetrics(expr)];
   assert.ok(all.length > 0, `${what}: no metric`);
-  if (context !== "job variable")
+  if (context !== "cluster variable")
     assert.deepEqual(bareMetrics(expr), [], `${what}: metric without {job=~"$job", ...}`);
-  const labels = new Set(["job", "instance"]);
+  const scrape = new Set([CLUSTER_LABEL, "job", "instance"]);
+  const labels = new Set(scrape);
   for (const metric of all) {
     const own = known.documented.get(metric);
     assert.ok(
@@ -181,8 +184,9 @@ function checkQuery(
   }
   for (const { metric, matchers } of selectors(expr)) {
     const own = known.documented.get(metric);
-    const required = new Map([["job", "$job"]]);
-    if (!known.recorded.has(metric) && context !== "instance variable") required.set("instance", "$instance");
+    const required = new Map([[CLUSTER_LABEL, "$cluster"]]);
+    if (context !== "job variable") required.set("job", "$job");
+    if (!known.recorded.has(metric) && !context.endsWith(" variable")) required.set("instance", "$instance");
     if (context === "panel" && own?.has("namespace")) required.set("namespace", "$namespace");
     if (context === "panel" && own?.has("release")) required.set("release", "$release");
     for (const [label, value] of required)
@@ -193,10 +197,7 @@ function checkQuery(
       );
     if (own)
       for (const label of matchers.keys())
-        assert.ok(
-          own.has(label) || label === "job" || label === "instance",
-          `${what}: ${metric} has no label ${label}`,
-        );
+        assert.ok(own.has(label) || scrape.has(label), `${what}: ${metric} has no label ${label}`);
   }
   for (const label of groupingLabels(expr))
     assert.ok(labels.has(label), `${what}: no metric has label ${label}`);
@@ -255,32 +256,49 @@ describe("grafana dashboards", () => {
         return v;
       };
 
-      it("has one datasource variable and chained job, instance, namespace and release variables", () => {
+      it("has one datasource variable and chained cluster, job, instance, namespace and release variables", () => {
         const datasources = vars.filter((v) => v.type === "datasource");
         assert.equal(datasources.length, 1, "exactly one datasource variable");
         const [datasource] = datasources;
         assert.ok(datasource);
         assert.equal(datasource.name, "datasource");
         assert.equal(datasource.query, "prometheus");
-        for (const name of ["job", "instance", "namespace", "release"]) {
+        assert.deepEqual(
+          vars.map((v) => v.name),
+          ["datasource", "cluster", "job", "instance", "namespace", "release"],
+        );
+        for (const name of ["cluster", "job", "instance", "namespace", "release"]) {
           const v = variable(name);
           assert.equal(v.type, "query", `${name}: type`);
           assert.deepEqual(v.datasource, DATASOURCE, `${name}: datasource`);
         }
-        assert.equal(queryOf(variable("job")), "label_values(helm_drift_exporter_build_info, job)");
-        assert.match(queryOf(variable("instance")), /^label_values\(\w+\{job=~"\$job"\}, instance\)$/);
+        assert.equal(
+          queryOf(variable("cluster")),
+          `label_values(helm_drift_exporter_build_info, ${CLUSTER_LABEL})`,
+        );
+        assert.equal(
+          queryOf(variable("job")),
+          `label_values(helm_drift_exporter_build_info{${CLUSTER_LABEL}=~"$cluster"}, job)`,
+        );
+        assert.match(
+          queryOf(variable("instance")),
+          /^label_values\(\w+\{\w+=~"\$cluster", job=~"\$job"\}, instance\)$/,
+        );
         assert.match(
           queryOf(variable("namespace")),
-          /^label_values\(helm_release_\w+\{job=~"\$job"[^}]*\}, namespace\)$/,
+          /^label_values\(helm_release_\w+\{\w+=~"\$cluster", job=~"\$job"[^}]*\}, namespace\)$/,
         );
         assert.match(
           queryOf(variable("release")),
-          /^label_values\(helm_release_\w+\{job=~"\$job"[^}]*namespace=~"\$namespace"\}, release\)$/,
+          /^label_values\(helm_release_\w+\{\w+=~"\$cluster", job=~"\$job"[^}]*namespace=~"\$namespace"\}, release\)$/,
         );
         for (const name of ["job", "instance"]) {
           assert.equal(variable(name).multi, true, `${name}: multi`);
           assert.equal(variable(name).allValue, ".+", `${name}: allValue`);
         }
+        // "All" must also match series without a cluster label: one Prometheus per cluster.
+        assert.equal(variable("cluster").multi, true);
+        assert.equal(variable("cluster").allValue, ".*");
       });
 
       it("gives every panel a title, a description, a unit and the datasource variable", () => {
@@ -319,12 +337,30 @@ describe("grafana dashboards", () => {
             known,
             `${file}, variable ${v.name}`,
             selector,
-            v.name === "job" ? "job variable" : v.name === "instance" ? "instance variable" : "variable",
+            v.name === "cluster" || v.name === "job" || v.name === "instance"
+              ? `${v.name} variable`
+              : "variable",
           );
         }
       });
     });
   }
+
+  it("never key on instance (a pod address, new on every restart): no grouping, legend, column or link", () => {
+    for (const { file, dashboard } of loaded) {
+      for (const p of panelsOf(dashboard)) {
+        const name = `${file}, panel "${p.title ?? "?"}"`;
+        for (const t of p.targets ?? []) {
+          assert.ok(!groupingLabels(t.expr ?? "").includes("instance"), `${name}: grouped by instance`);
+          assert.doesNotMatch(t.legendFormat ?? "", /\{\{\s*instance\s*\}\}/, `${name}: legend`);
+        }
+        for (const transformation of p.transformations ?? [])
+          assert.ok(!transformation.options?.include?.names?.includes("instance"), `${name}: column`);
+        for (const link of p.fieldConfig?.defaults?.links ?? [])
+          assert.doesNotMatch(link.url ?? "", /instance/, `${name}: link`);
+      }
+    }
+  });
 
   it("name only existing dashboards and panels in the linter exclusions (grafana/.lint)", () => {
     const config = parse(readFileSync(path.join(grafanaDir, ".lint"), "utf8")) as {
