@@ -1,6 +1,6 @@
 /**
- * The alert rules: the committed file is what alerts/generate.ts makes, promtool accepts it and
- * its unit tests (alerts/tests/*.yaml) pass, and every rule follows the conventions.
+ * The alert rules: the committed files are what alerts/generate.ts makes, promtool accepts them
+ * and their unit tests (alerts/tests/*.yaml) pass, and every rule follows the conventions.
  *
  * promtool: $PROMTOOL when set, else the Prometheus 3 promtool that scripts/build-monitoring.sh
  * builds into ${HDE_CACHE_DIR:-~/.cache/helm-drift-exporter}/bin (`bash scripts/build-monitoring.sh
@@ -13,8 +13,10 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import {
+  ALERT_NAMES,
   anchor,
   buildRules,
+  COMMITTED,
   PROFILES,
   RECORD,
   renderRules,
@@ -23,23 +25,27 @@ import {
   type Rule,
   type RuleFile,
 } from "./generate.ts";
+import { UIDS } from "../grafana/generate.ts";
 import { documentedMetrics } from "../src/testing/metrics-text.ts";
 import { headingAnchors, metricNames, promtool, repoRoot } from "./tools.ts";
 
 const testsDir = path.join(path.dirname(rulesPath), "tests");
-const committed = await readFile(rulesPath, "utf8");
-const rules = parse(committed) as RuleFile;
+const committed = await Promise.all(
+  COMMITTED.map(async ({ file, selection }) => ({ file, selection, text: await readFile(file, "utf8") })),
+);
+const rules: RuleFile = { groups: committed.flatMap(({ text }) => (parse(text) as RuleFile).groups) };
 const allRules: Rule[] = rules.groups.flatMap((g) => g.rules);
 const alerts = allRules.filter((r): r is AlertingRule => "alert" in r);
 const recorded = new Set(allRules.flatMap((r) => ("record" in r ? [r.record] : [])));
 
-describe("alerts/helm-drift-exporter.rules.yaml", () => {
-  it("is what alerts/generate.ts makes (run `node alerts/generate.ts` after changing it)", async () => {
-    assert.equal(committed, await renderRules(PROFILES.default));
+describe("alerts/*.rules.yaml", () => {
+  it("are what alerts/generate.ts makes (run `node alerts/generate.ts` after changing it)", async () => {
+    for (const { file, selection, text } of committed)
+      assert.equal(text, await renderRules(PROFILES.default, selection), file);
   });
 
-  it("passes promtool check rules", async () => {
-    const { code, output } = await promtool(["check", "rules", rulesPath]);
+  it("pass promtool check rules", async () => {
+    const { code, output } = await promtool(["check", "rules", ...committed.map(({ file }) => file)]);
     assert.equal(code, 0, output);
   });
 
@@ -90,7 +96,7 @@ describe("alerts/helm-drift-exporter.rules.yaml", () => {
     );
     const base = PROFILES.default.runbookBaseUrl;
     for (const a of alerts) {
-      assert.ok(["critical", "warning", "info"].includes(a.labels.severity), `${a.alert}: severity`);
+      assert.ok(["critical", "warning", "info"].includes(a.labels.severity ?? ""), `${a.alert}: severity`);
       assert.ok(a.annotations.summary.length > 0, `${a.alert}: summary`);
       assert.doesNotMatch(a.annotations.summary, /\{\{/, `${a.alert}: summary is static`);
       assert.ok(a.annotations.description.length > 0, `${a.alert}: description`);
@@ -126,6 +132,44 @@ describe("alerts/helm-drift-exporter.rules.yaml", () => {
     }
   });
 
+  it("pages (critical) only for what blocks a deploy; the drift SLO alerts are opt-in and at most warning", () => {
+    // Add an alert here only when helm refuses to upgrade or roll back because of what it reports.
+    const blocksDeploys = ["HelmReleasePendingStuck"];
+    assert.deepEqual(
+      alerts.filter((a) => a.labels.severity === "critical").map((a) => a.alert),
+      blocksDeploys,
+    );
+    const [main] = committed;
+    const defaultOn = (parse(main?.text ?? "") as RuleFile).groups.flatMap((g) => g.rules);
+    assert.ok(!defaultOn.some((r) => "alert" in r && r.labels.slo !== undefined), "SLO alerts are opt-in");
+    const sloAlerts = alerts.filter((a) => a.labels.slo !== undefined);
+    assert.ok(sloAlerts.length > 0);
+    for (const a of sloAlerts) {
+      assert.ok(["warning", "info"].includes(a.labels.severity ?? ""), a.alert);
+      assert.match(a.expr, /and on \(cluster, job\)\s+helm_release:drift_sli_total:count >= 10$/, a.alert);
+    }
+  });
+
+  it("keeps the cluster label and the job in every aggregation, and links a dashboard", () => {
+    const uids: string[] = Object.values(UIDS);
+    for (const rule of allRules) {
+      const name = "alert" in rule ? rule.alert : rule.record;
+      for (const [, labels] of rule.expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)) {
+        assert.match(labels ?? "", /^cluster, job\b/, `${name}: ${rule.expr}`);
+      }
+      if (!("alert" in rule)) continue;
+      const url = /^\/d\/([a-z-]+)\?var-cluster=\{\{ \$labels\.cluster \| urlquery \}\}&var-job=/.exec(
+        rule.annotations.dashboard_url,
+      );
+      assert.ok(
+        url?.[1] !== undefined && uids.includes(url[1]),
+        `${name}: ${rule.annotations.dashboard_url}`,
+      );
+      if (rule.expr.includes("namespace, release"))
+        assert.match(rule.annotations.dashboard_url, /&var-namespace=.*&var-release=/, name);
+    }
+  });
+
   it("selects the exporter's job in every expression", () => {
     const sel = PROFILES.default.selector;
     for (const rule of allRules) {
@@ -145,7 +189,7 @@ describe("alerts/generate.ts", () => {
       const fast = parse(await readFile(out, "utf8")) as RuleFile;
       const names = (f: RuleFile) =>
         f.groups.flatMap((g) => g.rules.map((r) => ("alert" in r ? r.alert : r.record)));
-      assert.deepEqual(names(fast), names(rules));
+      assert.deepEqual(names(fast), names(parse(committed[0]?.text ?? "") as RuleFile));
       for (const r of fast.groups.flatMap((g) => g.rules))
         if ("alert" in r) assert.equal(r.for, "30s", r.alert);
       const { code, output } = await promtool(["check", "rules", out]);
@@ -153,6 +197,31 @@ describe("alerts/generate.ts", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("puts the cluster label into every aggregation and the dashboard links", () => {
+    const custom = buildRules(
+      { ...PROFILES.default, clusterLabel: "k8s_cluster", grafanaUrl: "https://g.example" },
+      "all",
+    );
+    for (const rule of custom.groups.flatMap((g) => g.rules)) {
+      for (const [, labels] of rule.expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g))
+        assert.match(labels ?? "", /^k8s_cluster, job\b/);
+      if ("alert" in rule) {
+        assert.match(rule.annotations.dashboard_url, /^https:\/\/g\.example\/d\/.*\$labels\.k8s_cluster /);
+      }
+    }
+  });
+
+  it("overrides `for` per alert, in the rule and in its description", () => {
+    const custom = buildRules({ ...PROFILES.default, for: { HelmReleaseDrifted: "4h" } });
+    const drifted = custom.groups
+      .flatMap((g) => g.rules)
+      .find((r) => "alert" in r && r.alert === "HelmReleaseDrifted");
+    assert.ok(drifted && "alert" in drifted);
+    assert.equal(drifted.for, "4h");
+    assert.match(drifted.annotations.description, /for more than 4h:/);
+    assert.ok(ALERT_NAMES.includes("HelmReleaseDrifted"));
   });
 
   it("puts the selector into every expression", () => {
