@@ -66,10 +66,10 @@ const defaultProfile: Profile = {
   slo: { objective: 0.99 },
 };
 
-/** Every alert's name. */
-export const ALERT_NAMES: readonly string[] = GROUPS.flatMap((g) =>
-  g.rules.filter(isAlert).map((r) => r.alert),
-);
+/** Every alert's name, once (the drift SLO's two burn-rate alerts share theirs). */
+export const ALERT_NAMES: readonly string[] = [
+  ...new Set(GROUPS.flatMap((g) => g.rules.filter(isAlert).map((r) => r.alert))),
+];
 
 export const PROFILES = {
   default: defaultProfile,

@@ -1,8 +1,11 @@
 /**
- * The chart that deploys the exporter: lint and render with helm v3 and v4, install into
- * the real control plane (prometheus-operator CRDs from its Go module validate the
- * ServiceMonitor and PrometheusRule), then scan with exactly the chart's identity (a token
- * of its ServiceAccount) in cluster and namespaced modes, and show it can write nothing.
+ * The chart that deploys the exporter: lint and render with helm v3 and v4; use it as a
+ * subchart of a parent chart; reach every exporter flag and every alert rule knob from values;
+ * follow the prometheus-community charts' conventions; install into the real control plane
+ * (prometheus-operator CRDs from its Go module validate the ServiceMonitor and PrometheusRule),
+ * then scan with exactly the chart's identity (a token of its ServiceAccount) in cluster and
+ * namespaced modes, and through kubeconfig.secret as a remote cluster, and show it can write
+ * nothing.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -10,12 +13,31 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, it } from "node:test";
-import { parseAllDocuments } from "yaml";
+import { parse, stringify } from "yaml";
+import {
+  buildRules,
+  PROFILES,
+  type AlertingRule,
+  type Profile,
+  type Rule,
+  type RuleFile,
+} from "../../alerts/generate.ts";
+import { promtool } from "../../alerts/tools.ts";
 import { parseBytes, resolveConfig } from "../../src/config/config.ts";
+import { OPTIONS, type OptionName, type OptionSpec } from "../../src/config/options.ts";
 import { repoRoot } from "../cluster/binaries.ts";
-import { chartCopies, CHART } from "../../scripts/sync-chart.ts";
+import { chartFiles, CHART_OWNED_KEYS } from "../../scripts/sync-chart.ts";
+import {
+  CHART,
+  exporterContainer,
+  only,
+  podFiles,
+  podSpec,
+  renderChart,
+  type K8sObject,
+} from "../support/chart.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
-import { scanJson, type ScanJson } from "../support/exporter.ts";
+import { runExporter, scanJson, type ScanJson } from "../support/exporter.ts";
 import { fixtureChart, helm, helmFails, HELM_MAJORS } from "../support/helm.ts";
 import { pollUntil } from "../support/poll.ts";
 
@@ -24,25 +46,38 @@ const ALL_ON = [
   "serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboards.enabled=true,networkPolicy.enabled=true",
 ];
 
-function render(args: readonly string[]): Record<string, unknown>[] {
-  const out = execFileSync("helm", ["template", "t", CHART, "-n", "monitoring", ...args], {
-    encoding: "utf8",
-  });
-  return parseAllDocuments(out)
-    .map((document) => document.toJS() as Record<string, unknown> | null)
-    .filter((object): object is Record<string, unknown> => object !== null);
+/** A values file in a temp dir, for `-f`. */
+function valuesFile(values: unknown): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-values-")), "values.yaml");
+  writeFileSync(file, stringify(values));
+  return file;
 }
 
-const kindOf = (object: Record<string, unknown>): string =>
-  typeof object.kind === "string" ? object.kind : "";
+const render = (args: readonly string[]) => renderChart(args);
+const withValues = (values: unknown) => renderChart(["-f", valuesFile(values)]);
 
-function rulesOf(objects: readonly Record<string, unknown>[]): { verbs: string[] }[] {
+function rulesOf(objects: readonly K8sObject[]): { verbs: string[] }[] {
   return objects
     .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
     .flatMap((o) => o.rules as { verbs: string[] }[]);
 }
 
-/** A kubeconfig that authenticates as the chart's ServiceAccount, with a token from the TokenRequest API. */
+function configOf(objects: readonly K8sObject[]): Record<string, unknown> {
+  const configMap = only(
+    objects,
+    "ConfigMap",
+    objects.find((o) => o.kind === "Deployment")?.metadata.name,
+  ) as {
+    data: Record<string, string>;
+  } & K8sObject;
+  return parse(configMap.data["config.yaml"] ?? "") as Record<string, unknown>;
+}
+
+function lookup(object: unknown, keys: readonly string[]): unknown {
+  return keys.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], object);
+}
+
+/** A kubeconfig that authenticates as a ServiceAccount, with a token from the TokenRequest API. */
 async function serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
   const { stdout } = await run("kubectl", [
     "create",
@@ -57,25 +92,33 @@ async function serviceAccountKubeconfig(namespace: string, serviceAccount: strin
   const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-sa-")), "kubeconfig");
   writeFileSync(
     file,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters: [{name: c, cluster: {server: " +
-        info.server +
-        ", certificate-authority: " +
-        info.caFile +
-        "}}]",
-      `users: [{name: sa, user: {token: ${stdout.trim()}}}]`,
-      "contexts: [{name: sa, context: {cluster: c, user: sa}}]",
-      "current-context: sa",
-    ].join("\n"),
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "c",
+          cluster: {
+            server: info.server,
+            "certificate-authority-data": readFileSync(info.caFile).toString("base64"),
+          },
+        },
+      ],
+      users: [{ name: "sa", user: { token: stdout.trim() } }],
+      contexts: [{ name: "remote", context: { cluster: "c", user: "sa" } }],
+      "current-context": "remote",
+    }),
   );
   return file;
 }
 
 /** RBAC changes reach the apiserver's authorizer a moment after they are written. */
-async function grantEffective(namespace: string, canI: readonly string[]): Promise<void> {
-  const as = `--as=system:serviceaccount:${namespace}:hde-helm-drift-exporter`;
+async function grantEffective(
+  namespace: string,
+  serviceAccount: string,
+  canI: readonly string[],
+): Promise<void> {
+  const as = `--as=system:serviceaccount:${namespace}:${serviceAccount}`;
   await pollUntil(`RBAC for ${namespace}`, async () => {
     const { stdout } = await run("kubectl", ["auth", "can-i", ...canI, as]).catch(() => ({ stdout: "no" }));
     return stdout.startsWith("yes") ? true : undefined;
@@ -89,6 +132,29 @@ function attention(json: ScanJson): string {
     goneReleases: json.goneReleases,
   });
 }
+
+/** A non-default value for every option of the config file; the chart sets the `CHART` ones from other values. */
+const CHART_SETS = Symbol("set by the chart from other values");
+const SAMPLES: Record<Exclude<OptionName, "output">, unknown> = {
+  kubeconfig: CHART_SETS,
+  context: "remote",
+  namespaces: ["team-a", "team-b"],
+  "exclude-namespaces": ["kube-system"],
+  schedule: "*/7 * * * *",
+  "scan.timeout": "7m",
+  "scan.concurrency": 3,
+  "scan.heap-limit": "300Mi",
+  "release.max-decoded-bytes": "32Mi",
+  "drift.helm-managers": ["helm", "argocd-application-controller"],
+  "drift.ignore-managers": ["cert-manager-cainjector"],
+  "drift.ignore-hpa-replicas": false,
+  "terminating.threshold": "20m",
+  "web.listen-address": CHART_SETS,
+  "web.config.file": CHART_SETS,
+  "web.telemetry-path": "/m",
+  "log.level": "debug",
+  "log.format": "logfmt",
+};
 
 describe("chart", () => {
   before(async () => {
@@ -123,12 +189,12 @@ describe("chart", () => {
     ]);
   });
 
-  it("carries the same alert rules and dashboards as alerts/ and grafana/ (npm run chart:sync)", () => {
-    for (const [source, copy] of chartCopies()) {
+  it("carries what npm run chart:sync writes: alert rules, dashboards, the config schema", async () => {
+    for (const { file, content, source } of await chartFiles()) {
       assert.equal(
-        readFileSync(copy, "utf8"),
-        readFileSync(source, "utf8"),
-        `${copy} differs from ${source}: run npm run chart:sync`,
+        readFileSync(file, "utf8"),
+        content,
+        `${file} is out of date with ${source}: run npm run chart:sync`,
       );
     }
   });
@@ -139,23 +205,83 @@ describe("chart", () => {
         [],
         ALL_ON,
         ["--set", "rbac.mode=namespaced", "--set", "rbac.namespaces={a,b}"],
+        ["--set", "kubeconfig.enabled=true,kubeconfig.existingSecret=remote,rbac.create=false"],
+        [
+          "--set",
+          "webConfig.secret=web,serviceMonitor.enabled=true,serviceMonitor.tlsConfig.insecureSkipVerify=true",
+        ],
+        ["--set", "prometheusRule.enabled=true,prometheusRule.groups.helm-release-drift-slo-alerts=true"],
       ]) {
         await helm(major, ["lint", "--strict", CHART, ...values]);
       }
     });
   }
 
-  it("renders read-only RBAC: a ClusterRole by default, Roles only in the listed namespaces in namespaced mode", () => {
-    const cluster = render([]);
-    assert.deepEqual(cluster.filter((o) => kindOf(o).includes("Role")).map(kindOf), [
-      "ClusterRole",
-      "ClusterRoleBinding",
-    ]);
-    const namespaced = render(["--set", "rbac.mode=namespaced", "--set", "rbac.namespaces={team-a,team-b}"]);
+  it("works as a subchart: helm v3 and v4 template and install it as a dependency, with global values", async () => {
+    const parent = mkdtempSync(path.join(tmpdir(), "hde-parent-"));
+    writeFileSync(
+      path.join(parent, "Chart.yaml"),
+      stringify({
+        apiVersion: "v2",
+        name: "platform",
+        version: "1.0.0",
+        dependencies: [{ name: "helm-drift-exporter", version: "0.1.0", repository: `file://${CHART}` }],
+      }),
+    );
+    writeFileSync(
+      path.join(parent, "values.yaml"),
+      stringify({
+        // Helm passes global to every subchart, and validates it against each one's schema.
+        global: {
+          imageRegistry: "registry.internal.example",
+          imagePullSecrets: ["regcred"],
+          team: "platform",
+        },
+        "helm-drift-exporter": { config: { schedule: "*/5 * * * *" }, serviceMonitor: { enabled: true } },
+      }),
+    );
+    for (const major of HELM_MAJORS) {
+      await helm(major, ["dependency", "update", parent]);
+      await helm(major, ["lint", "--strict", "--with-subcharts", parent]);
+      const objects = await renderChart([], { major, chart: parent, release: "p" });
+      const container = exporterContainer(objects);
+      assert.equal(
+        container.image,
+        "registry.internal.example/helm-drift-exporter/helm-drift-exporter:0.1.0",
+      );
+      assert.deepEqual(podSpec(objects).imagePullSecrets, [{ name: "regcred" }]);
+      assert.equal(lookup(configOf(objects), ["schedule"]), "*/5 * * * *");
+      only(objects, "ServiceMonitor");
+
+      const ns = await createNamespace(`subchart-${major}`);
+      await helm(major, ["install", "p", parent, "-n", ns]);
+      const { stdout } = await run("kubectl", [
+        "get",
+        "deployment",
+        "p-helm-drift-exporter",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+      ]);
+      assert.equal(stdout, container.image, major);
+    }
+  });
+
+  it("renders read-only RBAC: a ClusterRole by default, Roles only in the listed namespaces in namespaced mode", async () => {
+    const cluster = await render([]);
     assert.deepEqual(
-      namespaced
-        .filter((o) => kindOf(o).includes("Role"))
-        .map((o) => `${kindOf(o)}/${(o.metadata as { namespace: string }).namespace}`),
+      cluster.filter((o) => o.kind.includes("Role")).map((o) => o.kind),
+      ["ClusterRole", "ClusterRoleBinding"],
+    );
+    const namespaced = await render([
+      "--set",
+      "rbac.mode=namespaced",
+      "--set",
+      "rbac.namespaces={team-a,team-b}",
+    ]);
+    assert.deepEqual(
+      namespaced.filter((o) => o.kind.includes("Role")).map((o) => `${o.kind}/${o.metadata.namespace ?? ""}`),
       ["Role/team-a", "Role/team-b", "RoleBinding/team-a", "RoleBinding/team-b"],
     );
     for (const rule of [...rulesOf(cluster), ...rulesOf(namespaced)]) {
@@ -165,9 +291,8 @@ describe("chart", () => {
         JSON.stringify(rule),
       );
     }
-    const config = namespaced.find((o) => o.kind === "ConfigMap") as { data: Record<string, string> };
-    assert.match(config.data["config.yaml"] ?? "", /namespaces: \["team-a","team-b"\]/);
-    const narrowed = render([
+    assert.deepEqual(configOf(namespaced).namespaces, ["team-a", "team-b"]);
+    const narrowed = await render([
       "--set",
       "rbac.rules[0].apiGroups={apps}",
       "--set",
@@ -178,71 +303,281 @@ describe("chart", () => {
     assert.ok(!rulesOf(narrowed).some((rule) => JSON.stringify(rule).includes('"*"')), "narrowed kinds");
   });
 
-  it("renders a config file the exporter accepts, with the scanner's heap limit below the memory limit", () => {
-    const objects = render(["--set", "config.scanTimeout=7m"]);
-    const configMap = objects.find((o) => o.kind === "ConfigMap") as { data: Record<string, string> };
-    const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-chart-")), "config.yaml");
-    writeFileSync(file, configMap.data["config.yaml"] ?? "");
-    const config = resolveConfig({ configFile: file, flags: {}, env: {} });
-    assert.equal(config.scanTimeoutMs, 7 * 60_000);
+  it("reaches every exporter flag from values, in a config file the exporter accepts", async () => {
+    const config: Record<string, unknown> = {};
+    for (const spec of OPTIONS as readonly OptionSpec[]) {
+      if (spec.command === "scan") continue;
+      const sample = SAMPLES[spec.flag as Exclude<OptionName, "output">];
+      assert.equal(sample === CHART_SETS, CHART_OWNED_KEYS.has(spec.fileKey.join(".")), spec.flag);
+      if (sample === CHART_SETS) continue;
+      let node = config;
+      for (const key of spec.fileKey.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+      node[spec.fileKey.at(-1) ?? ""] = sample;
+    }
+    const objects = await withValues({
+      config,
+      service: { port: 9999 },
+      webConfig: { secret: "web" },
+      kubeconfig: { enabled: true, existingSecret: "remote" },
+    });
+    const file = configOf(objects);
+    for (const spec of OPTIONS as readonly OptionSpec[]) {
+      if (spec.command === "scan") continue;
+      const sample = SAMPLES[spec.flag as Exclude<OptionName, "output">];
+      if (sample !== CHART_SETS) assert.deepEqual(lookup(file, spec.fileKey), sample, spec.flag);
+    }
+    assert.equal(file.kubeconfig, "/etc/helm-drift-exporter/kubeconfig/config");
+    assert.deepEqual(file.web, {
+      listenAddress: ":9999",
+      configFile: "/etc/helm-drift-exporter/web/web.yml",
+      telemetryPath: "/m",
+    });
+
+    // The exporter reads that file, every key of it, without a complaint.
+    const pod = podFiles(objects, { web: { "web.yml": "{}\n" }, remote: { config: "{}\n" } });
+    const resolved = resolveConfig({ configFile: pod.configFile, flags: {}, env: {} });
+    assert.equal(resolved.scanConcurrency, 3);
+    assert.equal(resolved.maxDecodedBytes, 32 * 2 ** 20);
+    assert.equal(resolved.listenPort, 9999);
+    assert.equal(resolved.drift.ignoreHpaReplicas, false);
+  });
+
+  it("keeps the scanner's heap limit below the memory limit by default", async () => {
+    const objects = await render([]);
+    const dir = mkdtempSync(path.join(tmpdir(), "hde-chart-"));
+    writeFileSync(path.join(dir, "config.yaml"), stringify(configOf(objects)));
+    const config = resolveConfig({ configFile: path.join(dir, "config.yaml"), flags: {}, env: {} });
     assert.equal(config.scanHeapLimitBytes, 320 * 2 ** 20);
-    const deployment = objects.find((o) => o.kind === "Deployment") as {
-      spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } };
-    };
-    const memoryLimit = parseBytes(
-      deployment.spec.template.spec.containers[0]?.resources.limits.memory ?? "",
-    );
+    const memoryLimit = parseBytes(exporterContainer(objects).resources.limits?.memory ?? "");
     assert.ok(memoryLimit && config.scanHeapLimitBytes < memoryLimit - 150 * 2 ** 20);
   });
 
   it("refuses invalid values with a clear message", async () => {
-    assert.match(
-      await helmFails("v3", ["template", "t", CHART, "--set", "rbac.mode=namespaced"]),
-      /rbac.namespaces/,
+    const refused = async (major: "v3" | "v4", args: string[], reason: RegExp) => {
+      assert.match(await helmFails(major, ["template", "t", CHART, ...args]), reason, args.join(" "));
+    };
+    await refused("v3", ["--set", "rbac.mode=namespaced"], /rbac.namespaces/);
+    await refused("v3", ["--set", "rbac.rules[0].verbs={delete}"], /get.*list.*watch/);
+    await refused("v4", ["--set", "rbac.mode=everywhere"], /mode/);
+    // The exporter refuses unknown config keys at start; the schema refuses them at install.
+    await refused("v3", ["--set", "config.scan.timeuot=5m"], /timeuot/);
+    await refused("v4", ["--set", "config.web.listenAddress=:1"], /listenAddress/);
+    await refused("v3", ["--set", "config.scan.timeout=5 minutes"], /timeout/);
+    await refused("v3", ["--set", "kubeconfig.enabled=true"], /kubeconfig.secret/);
+    await refused(
+      "v4",
+      ["--set", "webConfig.secret=web,serviceMonitor.enabled=true"],
+      /serviceMonitor.tlsConfig/,
     );
-    assert.match(
-      await helmFails("v3", ["template", "t", CHART, "--set", "rbac.rules[0].verbs={delete}"]),
-      /get.*list.*watch/,
+    await refused(
+      "v3",
+      ["--set", "prometheusRule.alerts.HelmReleaseDriftd.enabled=false"],
+      /HelmReleaseDriftd/,
     );
-    assert.match(await helmFails("v4", ["template", "t", CHART, "--set", "rbac.mode=everywhere"]), /mode/);
+    await refused("v3", ["--set", "prometheusRule.thresholds.pendingSecs=5"], /pendingSecs/);
   });
 
-  it("renders a hardened Deployment, a ServiceMonitor that keeps the release labels, and the bundle", () => {
-    const objects = render(ALL_ON);
-    const deployment = objects.find((o) => o.kind === "Deployment") as {
-      spec: { template: { spec: Record<string, unknown> } };
-    };
-    const pod = deployment.spec.template.spec as {
-      securityContext: Record<string, unknown>;
-      containers: Record<string, unknown>[];
-    };
-    const container = pod.containers[0] as {
-      securityContext: Record<string, unknown>;
-      livenessProbe: unknown;
-      readinessProbe: unknown;
-      resources: { limits: unknown };
-    };
-    assert.equal(pod.securityContext.runAsNonRoot, true);
-    assert.deepEqual(container.securityContext, {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
+  it("follows the prometheus-community charts' conventions", async () => {
+    const objects = await withValues({
+      fullnameOverride: "hde",
+      nameOverride: "drift",
+      namespaceOverride: "observability",
+      commonLabels: { team: "platform" },
+      image: { registry: "mirror.example", digest: `sha256:${"a".repeat(64)}` },
+      extraArgs: ["--log.level=debug"],
+      env: { HELM_DRIFT_EXPORTER_LOG_FORMAT: "logfmt" },
+      extraEnv: [{ name: "NODE_OPTIONS", valueFrom: { configMapKeyRef: { name: "node", key: "options" } } }],
+      extraVolumes: [{ name: "extra-ca", configMap: { name: "ca" } }],
+      extraVolumeMounts: [{ name: "extra-ca", mountPath: "/etc/ssl/extra" }],
+      livenessProbe: { httpGet: { path: "/healthz", port: "metrics" }, periodSeconds: 5 },
+      startupProbe: { httpGet: { path: "/healthz", port: "metrics" }, failureThreshold: 60 },
+      webConfig: { secret: "web" },
+      service: { annotations: { "prometheus.io/scrape": "false" } },
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+      ],
+      config: { web: { telemetryPath: "/m" } },
+      serviceMonitor: {
+        enabled: true,
+        namespace: "prometheus",
+        scrapeTimeout: "20s",
+        relabelings: [{ targetLabel: "cluster", replacement: "prod" }],
+        metricRelabelings: [{ sourceLabels: ["__name__"], regex: "nodejs_.*", action: "drop" }],
+        tlsConfig: {
+          ca: { secret: { name: "hde-tls", key: "ca.crt" } },
+          serverName: "hde.observability.svc",
+        },
+        basicAuth: {
+          username: { name: "hde-auth", key: "user" },
+          password: { name: "hde-auth", key: "password" },
+        },
+      },
+      dashboards: { enabled: true, namespace: "grafana", annotations: { grafana_folder: "Helm" } },
+      prometheusRule: { enabled: true, namespace: "prometheus" },
     });
-    assert.ok(container.livenessProbe && container.readinessProbe && container.resources.limits);
-    const monitor = objects.find((o) => o.kind === "ServiceMonitor") as {
-      spec: { endpoints: { honorLabels: boolean }[] };
-    };
-    assert.equal(monitor.spec.endpoints[0]?.honorLabels, true);
-    const dashboards = objects.filter(
-      (o) =>
-        o.kind === "ConfigMap" &&
-        (o.metadata as { labels: Record<string, string> }).labels.grafana_dashboard === "1",
+    for (const o of objects) {
+      assert.equal(o.metadata.labels?.team, "platform", `${o.kind}: commonLabels`);
+      assert.equal(o.metadata.labels["app.kubernetes.io/name"], "drift", `${o.kind}: nameOverride`);
+      const expected =
+        o.kind === "ServiceMonitor" || o.kind === "PrometheusRule"
+          ? "prometheus"
+          : o.kind === "ConfigMap" && o.metadata.labels.grafana_dashboard
+            ? "grafana"
+            : o.kind.startsWith("Cluster")
+              ? undefined
+              : "observability";
+      assert.equal(o.metadata.namespace, expected, `${o.kind}/${o.metadata.name}: namespace`);
+      assert.ok(
+        o.metadata.name.startsWith("hde") || o.metadata.name.startsWith("observability-hde"),
+        o.metadata.name,
+      );
+    }
+    const binding = only(objects, "ClusterRoleBinding") as K8sObject & { subjects: { namespace: string }[] };
+    assert.equal(binding.subjects[0]?.namespace, "observability");
+
+    const container = exporterContainer(objects);
+    assert.equal(
+      container.image,
+      `mirror.example/helm-drift-exporter/helm-drift-exporter:0.1.0@sha256:${"a".repeat(64)}`,
     );
-    assert.equal(dashboards.length, chartCopies().length - 1);
-    const rule = objects.find((o) => o.kind === "PrometheusRule") as {
-      spec: { groups: { rules: { alert?: string }[] }[] };
+    assert.deepEqual(container.args, [
+      "serve",
+      "--config.file=/etc/helm-drift-exporter/config.yaml",
+      "--log.level=debug",
+    ]);
+    assert.deepEqual(container.env, [
+      { name: "HELM_DRIFT_EXPORTER_LOG_FORMAT", value: "logfmt" },
+      { name: "NODE_OPTIONS", valueFrom: { configMapKeyRef: { name: "node", key: "options" } } },
+    ]);
+    assert.ok(container.volumeMounts.some((m) => m.mountPath === "/etc/ssl/extra"));
+    assert.ok(podSpec(objects).volumes.some((v) => v.name === "extra-ca"));
+    assert.equal(podSpec(objects).topologySpreadConstraints?.length, 1);
+    // The web config has TLS: every probe speaks HTTPS.
+    for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe])
+      assert.equal((probe as { httpGet?: { scheme?: string } }).httpGet?.scheme, "HTTPS");
+    assert.equal((container.livenessProbe as { periodSeconds?: number }).periodSeconds, 5);
+    assert.deepEqual(only(objects, "Service").metadata.annotations, { "prometheus.io/scrape": "false" });
+
+    const monitor = only(objects, "ServiceMonitor") as K8sObject & {
+      spec: { namespaceSelector: unknown; endpoints: Record<string, unknown>[] };
     };
-    assert.ok(rule.spec.groups.flatMap((group) => group.rules).some((r) => r.alert === "HelmReleaseDrifted"));
+    assert.deepEqual(monitor.spec.namespaceSelector, { matchNames: ["observability"] });
+    const endpoint = monitor.spec.endpoints[0] ?? {};
+    assert.equal(endpoint.scheme, "https");
+    assert.equal(endpoint.path, "/m");
+    assert.equal(endpoint.scrapeTimeout, "20s");
+    assert.equal(endpoint.honorLabels, true);
+    assert.deepEqual(endpoint.tlsConfig, {
+      ca: { secret: { name: "hde-tls", key: "ca.crt" } },
+      serverName: "hde.observability.svc",
+    });
+    assert.deepEqual(endpoint.basicAuth, {
+      username: { name: "hde-auth", key: "user" },
+      password: { name: "hde-auth", key: "password" },
+    });
+    assert.deepEqual(endpoint.relabelings, [
+      { targetLabel: "job", replacement: "helm-drift-exporter" },
+      { targetLabel: "cluster", replacement: "prod" },
+    ]);
+    assert.equal((endpoint.metricRelabelings as unknown[]).length, 1);
+    const dashboards = objects.filter((o) => o.metadata.labels?.grafana_dashboard === "1");
+    assert.equal(dashboards.length, 3);
+    for (const d of dashboards) assert.deepEqual(d.metadata.annotations, { grafana_folder: "Helm" });
+  });
+
+  describe("PrometheusRule", () => {
+    const groupsOf = (objects: readonly K8sObject[]) =>
+      (only(objects, "PrometheusRule") as K8sObject & { spec: RuleFile }).spec.groups;
+
+    it("is the rule file of alerts/ with the default values", async () => {
+      const groups = groupsOf(await render(["--set", "prometheusRule.enabled=true"]));
+      assert.deepEqual(groups, buildRules(PROFILES.default).groups);
+    });
+
+    it("takes every knob from values, as alerts/generate.ts does from a profile, and promtool accepts it", async () => {
+      const objects = await withValues({
+        prometheusRule: {
+          enabled: true,
+          selector: 'job="hde", env="prod"',
+          clusterLabel: "k8s_cluster",
+          runbookBaseUrl: "https://runbooks.example/hde.md",
+          grafanaUrl: "https://grafana.example/",
+          groups: { "helm-hooks": false, "helm-release-drift-slo-alerts": true },
+          alerts: {
+            HelmReleaseDrifted: { enabled: false },
+            HelmReleaseFailed: { for: "1h", severity: "info", labels: { team: "apps" } },
+          },
+          thresholds: { pendingSeconds: 600, sloMinReleases: 50 },
+          slo: { objective: 0.995 },
+          additionalRuleLabels: { routing: "helm" },
+          additionalRuleAnnotations: { owner: "platform" },
+        },
+      });
+      const profile: Profile = {
+        ...PROFILES.default,
+        selector: 'job="hde", env="prod"',
+        clusterLabel: "k8s_cluster",
+        runbookBaseUrl: "https://runbooks.example/hde.md",
+        grafanaUrl: "https://grafana.example",
+        for: { HelmReleaseFailed: "1h" },
+        thresholds: { ...PROFILES.default.thresholds, pendingSeconds: 600, sloMinReleases: 50 },
+        slo: { objective: 0.995 },
+      };
+      const expected = buildRules(profile, "all")
+        .groups.filter((g) => g.name !== "helm-hooks")
+        .map((g) => ({
+          name: g.name,
+          rules: g.rules
+            .filter((r) => !("alert" in r && r.alert === "HelmReleaseDrifted"))
+            .map((r): Rule => {
+              if (!("alert" in r)) return r;
+              const own: Record<string, string> =
+                r.alert === "HelmReleaseFailed" ? { severity: "info", team: "apps" } : {};
+              // The chart adds annotations of its own (additionalRuleAnnotations).
+              const annotations = { ...r.annotations, owner: "platform" } as AlertingRule["annotations"];
+              return { ...r, labels: { ...r.labels, ...own, routing: "helm" }, annotations };
+            }),
+        }));
+      const groups = groupsOf(objects);
+      assert.deepEqual(groups, expected);
+      const text = JSON.stringify(groups);
+      assert.match(text, /> 600/);
+      assert.match(text, /0\.005/);
+      assert.match(text, /99\.5% objective allows 0\.5%/);
+
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-rules-")), "rules.yaml");
+      writeFileSync(file, stringify({ groups }));
+      const { code, output } = await promtool(["check", "rules", file]);
+      assert.equal(code, 0, output);
+    });
+  });
+
+  it("watches a remote cluster through kubeconfig.secret, with an identity made by the chart there", async () => {
+    // In the watched cluster: the chart with no exporter running, for its ServiceAccount and RBAC.
+    const watched = await createNamespace("remote-identity");
+    const apps = await createNamespace("remote-apps");
+    await helm("v4", ["install", "web", fixtureChart("smoke"), "-n", apps]);
+    await helm("v3", ["install", "rbac", CHART, "-n", watched, "--set", "replicas=0"]);
+    await grantEffective(watched, "rbac-helm-drift-exporter", ["list", "secrets", "-n", apps]);
+    const kubeconfig = await serviceAccountKubeconfig(watched, "rbac-helm-drift-exporter");
+
+    // Where the exporter runs: the kubeconfig as a value, no RBAC of its own.
+    const objects = await withValues({
+      kubeconfig: { enabled: true, secret: readFileSync(kubeconfig).toString("base64") },
+      config: { context: "remote", namespaces: [apps] },
+      rbac: { create: false },
+    });
+    assert.ok(!objects.some((o) => o.kind.includes("Role")));
+    assert.equal(podSpec(objects).automountServiceAccountToken, false);
+    const pod = podFiles(objects);
+    // No KUBECONFIG and no in-cluster token: only the chart's kubeconfig file can be used.
+    const scan = await runExporter(["scan", "--output", "json", ...pod.args], { KUBECONFIG: "/nonexistent" });
+    assert.equal(scan.code, 0, scan.stderr);
+    const json = JSON.parse(scan.stdout) as ScanJson;
+    assert.deepEqual(
+      json.releases.map((r) => `${r.namespace}/${r.release}:${r.status}`),
+      [`${apps}/web:deployed`],
+    );
   });
 
   it("installs, and scans with its ServiceAccount's identity cluster-wide and namespaced, writing nothing", async () => {
@@ -250,12 +585,13 @@ describe("chart", () => {
     const other = await createNamespace("chart-other");
     await helm("v3", ["install", "shop", fixtureChart("realworld"), "-n", apps]);
     await helm("v4", ["install", "web", fixtureChart("smoke"), "-n", other]);
+    const serviceAccount = "hde-helm-drift-exporter";
 
     // Cluster mode, with every optional object (validated by the apiserver against the CRDs).
     const clusterNs = await createNamespace("hde-cluster");
     await helm("v4", ["install", "hde", CHART, "-n", clusterNs, ...ALL_ON]);
-    const clusterToken = await serviceAccountKubeconfig(clusterNs, "hde-helm-drift-exporter");
-    await grantEffective(clusterNs, ["list", "clusterroles"]);
+    const clusterToken = await serviceAccountKubeconfig(clusterNs, serviceAccount);
+    await grantEffective(clusterNs, serviceAccount, ["list", "clusterroles"]);
     const wide = await scanJson([apps, other], [], { KUBECONFIG: clusterToken });
     assert.equal(wide.json.scan.success, true, wide.stderr);
     assert.equal(wide.code, 0, attention(wide.json));
@@ -276,8 +612,8 @@ describe("chart", () => {
       "--set",
       `rbac.namespaces={${apps}}`,
     ]);
-    const namespacedToken = await serviceAccountKubeconfig(namespacedNs, "hde-helm-drift-exporter");
-    await grantEffective(namespacedNs, ["list", "deployments.apps", "-n", apps]);
+    const namespacedToken = await serviceAccountKubeconfig(namespacedNs, serviceAccount);
+    await grantEffective(namespacedNs, serviceAccount, ["list", "deployments.apps", "-n", apps]);
     const scoped = await scanJson([apps], [], { KUBECONFIG: namespacedToken });
     assert.equal(scoped.json.scan.success, true, scoped.stderr);
     const drift = scoped.release("shop").drift;
@@ -293,7 +629,7 @@ describe("chart", () => {
 
     // The identity can read but never write.
     for (const ns of [clusterNs, namespacedNs]) {
-      const as = `--as=system:serviceaccount:${ns}:hde-helm-drift-exporter`;
+      const as = `--as=system:serviceaccount:${ns}:${serviceAccount}`;
       // `can-i` exits 1 when the answer is no: its output is the answer either way.
       const canI = async (verb: string, resource: string) =>
         (
