@@ -211,6 +211,9 @@ describe("chart", () => {
           "webConfig.secret=web,serviceMonitor.enabled=true,serviceMonitor.tlsConfig.insecureSkipVerify=true",
         ],
         ["--set", "prometheusRule.enabled=true,prometheusRule.groups.helm-release-drift-slo-alerts=true"],
+        // The examples users start from.
+        ["-f", path.join(repoRoot, "examples/namespaced-values.yaml")],
+        ["-f", path.join(repoRoot, "examples/remote-cluster/values.yaml"), "--set", "kubeconfig.secret=e30K"],
       ]) {
         await helm(major, ["lint", "--strict", CHART, ...values]);
       }

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import bcrypt from "bcryptjs";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { repoRoot, resolveMonitoringBinaries } from "../cluster/binaries.ts";
 import { createPki } from "../cluster/pki.ts";
 import { only, podFiles, renderChart, type K8sObject } from "../support/chart.ts";
@@ -24,13 +24,15 @@ import { createNamespace, kubeConfig, run } from "../support/cluster.ts";
 import { startServer, type Server } from "../support/exporter.ts";
 import { failUpgrade, fixtureChart, helm, helmFails, leavePendingUpgrade } from "../support/helm.ts";
 import { pollUntil } from "../support/poll.ts";
-import { freePort, startProcess, type Running } from "../support/processes.ts";
+import { freePort, runProcess, startProcess, type Running } from "../support/processes.ts";
 
 const JOB = "helm-drift-exporter";
 /** Added by the ServiceMonitor's relabelings, as a central Prometheus would. */
 const CLUSTER = "e2e";
 
 interface WebhookAlert {
+  /** The Alertmanager receiver it was routed to (the webhook's path). */
+  receiver: string;
   status: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -112,6 +114,38 @@ function scrapeConfig(
       ...(r.regex === undefined ? {} : { regex: r.regex }),
       ...(r.action === undefined ? {} : { action: r.action }),
     })),
+  };
+}
+
+interface Route {
+  receiver?: string;
+  group_wait?: string;
+  group_interval?: string;
+  active_time_intervals?: string[];
+  routes?: Route[];
+}
+
+/**
+ * examples/alertmanager.yaml with each receiver a webhook to `url`/<receiver name>, and its
+ * routes' waits shortened; without its working-hours interval (the test runs at any hour) and its
+ * inhibitions (which hold back alerts this test expects to see).
+ */
+function exampleAlertmanagerConfig(url: string): unknown {
+  const config = parse(readFileSync(path.join(repoRoot, "examples/alertmanager.yaml"), "utf8")) as {
+    route: Route;
+    receivers: { name: string }[];
+  };
+  const quick = (route: Route): Route => ({
+    ...Object.fromEntries(
+      Object.entries(route).filter(([key]) => key !== "active_time_intervals" && key !== "routes"),
+    ),
+    group_wait: "1s",
+    group_interval: "1s",
+    ...(route.routes ? { routes: route.routes.map(quick) } : {}),
+  });
+  return {
+    route: quick(config.route),
+    receivers: config.receivers.map(({ name }) => ({ name, webhook_configs: [{ url: `${url}/${name}` }] })),
   };
 }
 
@@ -197,7 +231,9 @@ describe("monitoring bundle end to end", () => {
       let body = "";
       request.on("data", (chunk: Buffer) => (body += chunk.toString()));
       request.on("end", () => {
-        received.push(...(JSON.parse(body) as { alerts: WebhookAlert[] }).alerts);
+        const name = (request.url ?? "/").slice(1);
+        const { alerts } = JSON.parse(body) as { alerts: Omit<WebhookAlert, "receiver">[] };
+        received.push(...alerts.map((alert) => ({ ...alert, receiver: name })));
         response.end();
       });
     });
@@ -208,18 +244,7 @@ describe("monitoring bundle end to end", () => {
     const amPort = await freePort();
     writeFileSync(
       path.join(dir, "alertmanager.yml"),
-      [
-        "route:",
-        "  receiver: test",
-        "  group_by: [alertname, namespace, release]",
-        "  group_wait: 1s",
-        "  group_interval: 1s",
-        "  repeat_interval: 1h",
-        "receivers:",
-        "  - name: test",
-        "    webhook_configs:",
-        `      - url: http://127.0.0.1:${String(receiverPort)}/`,
-      ].join("\n"),
+      stringify(exampleAlertmanagerConfig(`http://127.0.0.1:${String(receiverPort)}`)),
     );
     alertmanager = startProcess(binaries.alertmanager, [
       `--config.file=${path.join(dir, "alertmanager.yml")}`,
@@ -300,6 +325,13 @@ describe("monitoring bundle end to end", () => {
     return body.data?.result ?? [];
   }
 
+  it("accepts examples/prometheus-scrape-config.yaml (promtool check config)", async () => {
+    const { promtool } = resolveMonitoringBinaries();
+    const file = path.join(repoRoot, "examples/prometheus-scrape-config.yaml");
+    const result = await runProcess(promtool, ["check", "config", "--syntax-only", file]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+  });
+
   it("scrapes the exporter with the ServiceMonitor's TLS and basic auth, and fails without them", async () => {
     const targets = await pollUntil(
       "every scrape to have run",
@@ -370,6 +402,12 @@ describe("monitoring bundle end to end", () => {
     const live = new URL(exporter?.url ?? "").host;
     assert.ok(!firing().has(`HelmDriftExporterDown/${live}`), "the exporter is up");
     assert.ok(!firing().has("HelmDriftExporterDown/"), "the job is scraped");
+    // examples/alertmanager.yaml routes each severity to its receiver.
+    const routed = (alertname: string) => received.find((a) => a.labels.alertname === alertname)?.receiver;
+    assert.equal(routed("HelmReleasePendingStuck"), "pager");
+    assert.equal(routed("HelmReleaseDrifted"), "tickets");
+    assert.equal(routed("HelmDriftExporterDown"), "tickets");
+    assert.equal(routed("HelmReleaseLeftoverResources"), "cleanup");
     const stuck = received.find((a) => a.labels.alertname === "HelmReleasePendingStuck");
     assert.equal(stuck?.labels.severity, "critical", "what blocks a deploy pages");
     assert.match(stuck.annotations.dashboard_url ?? "", new RegExp(`var-namespace=${ns}&var-release=stuck$`));
