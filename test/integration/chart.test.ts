@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, it } from "node:test";
@@ -230,6 +230,11 @@ describe("chart", () => {
         version: "1.0.0",
         dependencies: [{ name: "helm-drift-exporter", version: "0.1.0", repository: `file://${CHART}` }],
       }),
+    );
+    mkdirSync(path.join(parent, "templates"));
+    writeFileSync(
+      path.join(parent, "templates", "configmap.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-platform\ndata: {}\n",
     );
     writeFileSync(
       path.join(parent, "values.yaml"),
