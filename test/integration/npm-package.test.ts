@@ -1,5 +1,6 @@
 /**
- * The npm package as a user gets it: `npm pack` (which compiles dist/ in its prepack script),
+ * The npm package as a user gets it: `npm pack` (which compiles dist/ in its prepack script; run
+ * on a copy of the sources, so the repository's dist/ is left alone),
  * then `npm install --global` of the tarball into an empty prefix, and the `helm-drift-exporter`
  * command it installs run with `--version`, `scan` and `serve` against the real control plane:
  * on the oldest Node that package.json's `engines` allows and on this project's own Node.
@@ -9,7 +10,17 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -61,6 +72,18 @@ async function nodeBinary(version: string): Promise<string> {
   return binary;
 }
 
+/** What `npm pack` reads: the sources it compiles in prepack, the manifest and the files it ships. */
+const PACKAGE_SOURCES = [
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+  "tsconfig.build.json",
+  "src",
+  "README.md",
+  "LICENSE",
+  "CHANGELOG.md",
+];
+
 interface Installed {
   /** PATH with the Node to use first, then the prefix's bin. */
   readonly path: string;
@@ -74,7 +97,13 @@ describe("npm package", () => {
   let namespace = "";
 
   before(async () => {
-    await run("npm", ["pack", "--pack-destination", work, "--silent"], { cwd: repoRoot });
+    // From a copy of what the package is made of, so the repository's dist/ is left alone.
+    const source = path.join(work, "source");
+    mkdirSync(source);
+    for (const entry of PACKAGE_SOURCES)
+      cpSync(path.join(repoRoot, entry), path.join(source, entry), { recursive: true });
+    symlinkSync(path.join(repoRoot, "node_modules"), path.join(source, "node_modules"));
+    await run("npm", ["pack", "--pack-destination", work, "--silent"], { cwd: source });
     const [file] = readdirSync(work).filter((name) => name.endsWith(".tgz"));
     assert.ok(file, "npm pack wrote no tarball");
     tarball = path.join(work, file);
