@@ -4,7 +4,7 @@
  * normalized the way the apiserver stores them, so a fresh install shows no drift.
  */
 import { scalarText } from "../../util/text.ts";
-import { parseQuantity, quantitiesEqual } from "./quantity.ts";
+import { isQuantityPath, parseQuantity, quantitiesEqual } from "./quantity.ts";
 import { isObject, itemKey, mergeKeys, sameKey } from "./merge-keys.ts";
 import type { FieldPath, PathSegment } from "./path.ts";
 
@@ -48,8 +48,6 @@ const IGNORED_ANNOTATIONS = new Set([
   "deployment.kubernetes.io/revision",
   LAST_APPLIED_ANNOTATION,
 ]);
-/** Maps whose values are resource quantities. */
-const QUANTITY_MAPS = new Set(["limits", "requests", "hard", "capacity", "allocatable", "overhead"]);
 
 export interface CompareContext {
   readonly kind: string;
@@ -239,15 +237,6 @@ function compareKeyedList(
       });
     }
   }
-}
-
-function isQuantityPath(path: readonly PathSegment[]): boolean {
-  const last = path.at(-1);
-  const parent = path.at(-2);
-  return (
-    (last !== undefined && "field" in last && last.field === "sizeLimit") ||
-    (parent !== undefined && "field" in parent && QUANTITY_MAPS.has(parent.field))
-  );
 }
 
 /** Equal as the apiserver would store them: quantities by value, "8080" and 8080 alike. */

@@ -359,6 +359,64 @@ describe("comparison rules", () => {
     ]);
   });
 
+  it("compares YAML decimals as the apiserver stores them, in every quantity field", () => {
+    // `cpu: 0.1` unquoted is the float 0.1; the apiserver parses Go's JSON for it ("0.1").
+    const container = {
+      name: "web",
+      resources: { requests: { cpu: 0.1, memory: 0.3 }, limits: { cpu: 1.1 } },
+    };
+    assert.deepEqual(
+      compare(
+        { spec: { template: { spec: { containers: [container], overhead: { cpu: 0.05 } } } } },
+        {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  {
+                    ...container,
+                    resources: { requests: { cpu: "100m", memory: "300m" }, limits: { cpu: "1100m" } },
+                  },
+                ],
+                overhead: { cpu: "50m" },
+              },
+            },
+          },
+        },
+        "Deployment",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      compare(
+        { spec: { limits: [{ type: "Container", max: { cpu: 0.2 }, defaultRequest: { cpu: 0.001 } }] } },
+        { spec: { limits: [{ type: "Container", max: { cpu: "200m" }, defaultRequest: { cpu: "1m" } }] } },
+        "LimitRange",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      compare(
+        {
+          spec: {
+            metrics: [{ type: "Pods", pods: { target: { type: "AverageValue", averageValue: 0.3 } } }],
+          },
+        },
+        {
+          spec: {
+            metrics: [{ type: "Pods", pods: { target: { type: "AverageValue", averageValue: "300m" } } }],
+          },
+        },
+        "HorizontalPodAutoscaler",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      compare({ spec: { hard: { "requests.cpu": 0.3 } } }, { spec: { hard: { "requests.cpu": "301m" } } }),
+      [['spec.hard["requests.cpu"]', "changed"]],
+    );
+  });
+
   it("accepts int or string where Kubernetes does", () => {
     assert.deepEqual(
       compare({ spec: { port: 8080, flag: true } }, { spec: { port: "8080", flag: "true" } }),

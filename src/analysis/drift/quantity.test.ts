@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseQuantity, quantitiesEqual } from "./quantity.ts";
+import { STORED_QUANTITIES } from "../../testing/quantities.ts";
+import type { FieldPath } from "./path.ts";
+import { isQuantityPath, parseQuantity, quantitiesEqual } from "./quantity.ts";
 
 const same = (a: unknown, b: unknown) => {
   const [qa, qb] = [parseQuantity(a), parseQuantity(b)];
@@ -8,22 +10,25 @@ const same = (a: unknown, b: unknown) => {
   return quantitiesEqual(qa, qb);
 };
 
+const path = (...fields: (string | number)[]): FieldPath =>
+  fields.map((field) => (typeof field === "number" ? { index: field } : { field }));
+
 describe("quantities", () => {
-  it("equal what the apiserver re-serializes", () => {
+  it("equal what the apiserver stores for each declared value (YAML numbers included)", () => {
+    for (const [declared, stored] of STORED_QUANTITIES)
+      assert.ok(same(declared, stored), `${JSON.stringify(declared)} = ${stored}`);
+  });
+
+  it("equal other spellings of the same value", () => {
     for (const [declared, live] of [
       [0.5, "500m"],
-      ["0.5", "500m"],
-      [1.5, "1500m"],
       [1000, "1k"],
       ["1000M", "1G"],
-      ["1024Mi", "1Gi"],
       ["1.5Gi", "1536Mi"],
-      ["5000m", "5"],
-      [2, "2"],
-      ["1e3", "1k"],
       ["100Mi", "104857600"],
-      [".5", "500m"],
-      ["0.1", "100m"],
+      ["1e-07", "100n"],
+      ["1e+21", "1000E"],
+      ["9Ei", "9223372036854775807"], // binary values are capped at the largest int64
     ] as const) {
       assert.ok(same(declared, live), `${String(declared)} = ${live}`);
     }
@@ -34,10 +39,46 @@ describe("quantities", () => {
     assert.equal(same("1Gi", "1G"), false);
     assert.equal(same(1, "1m"), false);
     assert.equal(same("256Mi", "512Mi"), false);
+    assert.equal(same(0.1, "101m"), false);
+    assert.equal(same(0.1234567891, "123456789n"), false, "rounded up, never down");
+    assert.equal(same(-0.1234567891, "-123456790n"), true, "away from zero");
+    assert.equal(same("9E", "9223372036854775807"), false, "only binary values are capped");
   });
 
   it("reject what is not a quantity", () => {
-    for (const value of ["", "abc", "1.2.3", "1Gb", "Gi", null, {}, [], "1 Gi"])
+    for (const value of ["", "abc", "1.2.3", "1Gb", "Gi", null, {}, [], "1 Gi", Number.NaN, Infinity])
       assert.equal(parseQuantity(value), undefined, JSON.stringify(value));
+  });
+
+  it("are recognised in every quantity field", () => {
+    for (const quantity of [
+      path("spec", "template", "spec", "containers", 0, "resources", "requests", "cpu"),
+      path("spec", "template", "spec", "initContainers", 0, "resources", "limits", "hugepages-2Mi"),
+      path("spec", "resources", "limits", "ephemeral-storage"),
+      path("spec", "template", "spec", "overhead", "cpu"),
+      path("overhead", "podFixed", "memory"),
+      path("spec", "hard", "requests.cpu"),
+      path("spec", "capacity", "storage"),
+      path("spec", "limits", 0, "default", "cpu"),
+      path("spec", "limits", 1, "defaultRequest", "memory"),
+      path("spec", "limits", 0, "max", "cpu"),
+      path("spec", "limits", 0, "min", "cpu"),
+      path("spec", "limits", 0, "maxLimitRequestRatio", "cpu"),
+      path("spec", "volumeClaimTemplates", 0, "spec", "resources", "requests", "storage"),
+      path("spec", "template", "spec", "volumes", 0, "emptyDir", "sizeLimit"),
+      path("spec", "metrics", 0, "resource", "target", "averageValue"),
+      path("spec", "metrics", 0, "object", "target", "value"),
+      path("capacity"),
+      path("maximumVolumeSize"),
+    ])
+      assert.ok(isQuantityPath(quantity), JSON.stringify(quantity));
+    for (const other of [
+      path("spec", "replicas"),
+      path("spec", "limits", 0, "type"),
+      path("spec", "values", "max", "cpu"),
+      path("data", "value"),
+      path("spec", "template", "spec", "containers", 0, "resources", "requests"),
+    ])
+      assert.equal(isQuantityPath(other), false, JSON.stringify(other));
   });
 });
