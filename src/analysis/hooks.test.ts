@@ -193,6 +193,36 @@ describe("analyzeHooks", () => {
     );
   });
 
+  it("never calls an object a live release declares another release's leftover", () => {
+    // Someone changed meta.helm.sh/release-name by hand: drift of "web", not a leftover of "renamed".
+    const relabelled = (name: string, release: string): ClusterObject => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: "apps",
+      name,
+      annotations: { "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": "apps" },
+      finalizers: [],
+    });
+    const result = run({
+      releases: [
+        {
+          namespace: "apps",
+          release: "web",
+          records: [record(1, [])],
+          manifest: [
+            { kind: "ConfigMap", namespace: "apps", name: "renamed-by-hand" },
+            { kind: "ConfigMap", namespace: "apps", name: "claimed-by-api" },
+          ],
+        },
+        { namespace: "apps", release: "api", records: [record(1, [])], manifest: [] },
+      ],
+      releaseObjects: [relabelled("renamed-by-hand", "renamed"), relabelled("claimed-by-api", "api")],
+    });
+    assert.equal(result.byRelease.get("apps/renamed"), undefined, "no release of the new name");
+    assert.deepEqual(result.byRelease.get("apps/api")?.leftovers, []);
+    assert.deepEqual(result.byRelease.get("apps/web")?.leftovers, []);
+  });
+
   it("reports objects stuck deleting past the threshold, with their finalizers", () => {
     const deleting = (minutesAgo: number): Partial<ClusterObject> => ({
       deletionTimestamp: new Date(NOW.getTime() - minutesAgo * 60_000),

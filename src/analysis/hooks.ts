@@ -118,6 +118,13 @@ export function analyzeHooks(input: HooksInput): HooksResult {
   const releaseNames = new Set(
     input.releases.map((release) => releaseHooksKey(release.namespace, release.release)),
   );
+  // An object a live release declares is that release's, whatever its annotations say now (a
+  // release-name changed by hand is that release's drift), never another release's leftover.
+  const declared = new Set(
+    input.releases.flatMap((release) =>
+      release.manifest.map((object) => key(object.kind, object.namespace, object.name)),
+    ),
+  );
   // By the release their annotations name: each release looks at its own objects only.
   const objectsByRelease = new Map<string, ClusterObject[]>();
   for (const object of input.releaseObjects) {
@@ -173,15 +180,12 @@ export function analyzeHooks(input: HooksInput): HooksResult {
       if (reason) orphaned.push({ ...ref, reason, revision, deletePolicies: policies });
     }
 
-    const manifest = new Set(
-      release.manifest.map((object) => key(object.kind, object.namespace, object.name)),
-    );
     const leftovers: Leftover[] = [];
     for (const object of objectsByRelease.get(releaseHooksKey(release.namespace, release.release)) ?? []) {
       const objectKey = key(object.kind, object.namespace, object.name);
       const stuck = stuckTerminating(object, input);
       if (stuck) terminating.push(stuck);
-      if (manifest.has(objectKey) || hookObjects.has(objectKey)) continue;
+      if (declared.has(objectKey) || hookObjects.has(objectKey)) continue;
       leftovers.push({
         kind: object.kind,
         ...(object.namespace && { namespace: object.namespace }),
@@ -202,6 +206,7 @@ export function analyzeHooks(input: HooksInput): HooksResult {
     const name = object.annotations[RELEASE_NAME];
     const namespace = object.annotations[RELEASE_NAMESPACE];
     if (!name || !namespace || releaseNames.has(releaseHooksKey(namespace, name))) continue;
+    if (declared.has(key(object.kind, object.namespace, object.name))) continue;
     const report = byRelease.get(releaseHooksKey(namespace, name)) ?? {
       orphaned: [],
       running: [],
