@@ -4,6 +4,7 @@
  * normalized the way the apiserver stores them, so a fresh install shows no drift.
  */
 import { scalarText } from "../../util/text.ts";
+import { controllerOwnsField } from "./controller-owned.ts";
 import { isQuantityPath, parseQuantity, quantitiesEqual } from "./quantity.ts";
 import { isObject, itemKey, mergeKeys, sameKey } from "./merge-keys.ts";
 import type { FieldPath, PathSegment } from "./path.ts";
@@ -62,7 +63,7 @@ export function compareObject(
   const isSecret = isSecretObject(context.kind, live);
   const body = isSecret ? secretWithStringDataMerged(declared) : declared;
   for (const [field, value] of Object.entries(body)) {
-    if (IGNORED_TOP_LEVEL.has(field)) continue;
+    if (IGNORED_TOP_LEVEL.has(field) || controllerOwnsField(context.kind, body, field)) continue;
     const path = [{ field }];
     if (field === "metadata" && isObject(value)) compareMetadata(value, live.metadata, diffs);
     else if (isSecret && field === "data" && isObject(value)) compareSecretData(value, live.data, diffs);

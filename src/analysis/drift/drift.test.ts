@@ -494,6 +494,13 @@ describe("comparison rules", () => {
     ]);
   });
 
+  it("leaves the rules of an aggregated ClusterRole to the aggregation controller", () => {
+    const aggregationRule = { clusterRoleSelectors: [{ matchLabels: { "example.com/aggregate": "true" } }] };
+    const filled = { aggregationRule, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] };
+    assert.deepEqual(compare({ aggregationRule, rules: [] }, filled, "ClusterRole"), []);
+    assert.deepEqual(compare({ rules: [] }, filled, "ClusterRole"), [["rules", "changed"]]);
+  });
+
   it("ignores metadata noise and Helm's own annotations in the manifest", () => {
     assert.deepEqual(
       compare(
