@@ -3,14 +3,17 @@
  * text that comes from a release record or the cluster is printed escaped (printable): a
  * record is anyone's input, and must not move the cursor, recolour or add lines on a terminal.
  */
-import { stringify } from "yaml";
-import { printable, printableLines } from "../util/text.ts";
+import { printable } from "../util/text.ts";
 import { attentionReasons, strayReasons } from "../analysis/attention.ts";
 import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
 import { summarizeDrift } from "../analysis/drift/summary.ts";
 import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
+import { renderValueChange, type DiffOptions } from "./diff.ts";
 
-export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}): string {
+export function renderTable(
+  snapshot: Snapshot,
+  options: { diff?: boolean; diffOptions?: DiffOptions } = {},
+): string {
   const header = [
     "NAMESPACE",
     "RELEASE",
@@ -56,8 +59,8 @@ export function renderTable(snapshot: Snapshot, options: { diff?: boolean } = {}
   const strays = strayReasons(snapshot).map(printable);
   if (strays.length > 0) sections.push(`Left behind by releases that are gone:\n${indent(strays)}`);
   if (options.diff) {
-    // Multi-line values keep their lines; each line is escaped.
-    const diffs = snapshot.releases.flatMap(renderDiff).map(printableLines);
+    // Each line is escaped where it is made: the diff renderer's colours must survive.
+    const diffs = snapshot.releases.flatMap((report) => renderDiff(report, options.diffOptions));
     if (diffs.length > 0) sections.push(diffs.join("\n\n"));
   }
   if (collectorErrors.length > 0)
@@ -78,15 +81,15 @@ function driftCell(report: ReleaseReport): string {
 }
 
 /** `scan --diff`: per drifted object, declared (-) against live (+), like helm diff. */
-function renderDiff(report: ReleaseReport): string[] {
+function renderDiff(report: ReleaseReport, diffOptions: DiffOptions = {}): string[] {
   if (!report.drift) return [];
   const base = `revision ${String(report.drift.baseRevision)}${report.drift.baseIsDeployed ? "" : " (latest; none deployed)"}`;
   return report.drift.resources
     .filter((resource) => resource.state !== "unchecked")
     .map((resource) =>
       [
-        `${report.namespace}/${report.release} ${base}: ${resourceHeading(resource)}`,
-        ...resource.fields.flatMap(fieldLines),
+        printable(`${report.namespace}/${report.release} ${base}: ${resourceHeading(resource)}`),
+        ...resource.fields.flatMap((field) => fieldLines(field, diffOptions)),
       ].join("\n"),
     );
 }
@@ -104,21 +107,12 @@ function resourceHeading(resource: ResourceDrift): string {
   return `${object} modified by ${managers}`;
 }
 
-function fieldLines(field: FieldDrift): string[] {
+function fieldLines(field: FieldDrift, diffOptions: DiffOptions): string[] {
   const by = field.managers.length > 0 ? `  (${field.managers.join(", ")})` : "";
-  const lines = [`  ${field.path}${field.change === "changed" ? "" : ` ${field.change}`}${by}`];
-  if (field.declared !== undefined) lines.push(...valueLines("-", field.declared, field.sensitive));
-  if (field.live !== undefined) lines.push(...valueLines("+", field.live, field.sensitive));
-  return lines;
-}
-
-function valueLines(sign: string, value: unknown, sensitive: boolean): string[] {
-  const text = sensitive
-    ? String(value)
-    : typeof value === "object" && value !== null
-      ? stringify(value).trimEnd()
-      : JSON.stringify(value);
-  return text.split("\n").map((line) => `  ${sign}   ${line}`);
+  return [
+    printable(`  ${field.path}${field.change === "changed" ? "" : ` ${field.change}`}${by}`),
+    ...renderValueChange(field, diffOptions).map((line) => `    ${line}`),
+  ];
 }
 
 function indent(lines: readonly string[]): string {
