@@ -24,10 +24,11 @@ export function attentionReasons(report: ReleaseReport): string[] {
   if (report.driftError) reasons.push(`drift not checked: ${report.driftError}`);
   if (report.drift) {
     const summary = summarizeDrift(report.drift);
-    if (summary.modified + summary.missing > 0) {
+    if (summary.drifted > 0) {
       const managers = [...summary.managers.keys()].join(", ");
+      const added = summary.added > 0 ? `, ${String(summary.added)} with fields added by hand` : "";
       reasons.push(
-        `drifted: ${String(summary.modified)} modified, ${String(summary.missing)} missing (by ${managers})`,
+        `drifted: ${String(summary.modified)} modified${added}, ${String(summary.missing)} missing (by ${managers})`,
       );
     }
     const unchecked = Object.entries(summary.unchecked).filter(([, count]) => count > 0);

@@ -111,6 +111,7 @@ describe("drift settings", () => {
         "drift:",
         "  helmManagers: [helm, my-gitops]",
         "  ignoreHpaReplicas: false",
+        "  humanManagers: [kubectl, kubectl-*, k9s]",
         "  ignore:",
         "    - { release: 'web-*', kind: apps/Deployment, paths: [/spec/replicas] }",
         "    - { namespace: team-a, managers: [argo-rollouts] }",
@@ -125,8 +126,15 @@ describe("drift settings", () => {
         { release: "web-*", kind: "apps/Deployment", paths: ["/spec/replicas"] },
         { namespace: "team-a", managers: ["argo-rollouts"] },
       ],
+      humanManagers: ["kubectl", "kubectl-*", "k9s"],
     });
     assert.deepEqual(resolve().drift.helmManagers, ["helm", "helm-controller"]);
+    assert.deepEqual(resolve().drift.humanManagers, ["kubectl", "kubectl-*"]);
+    for (const off of [
+      resolve({ "drift.human-managers": "" }),
+      resolve({}, {}, configFile("drift: {humanManagers: []}")),
+    ])
+      assert.deepEqual(off.drift.humanManagers, [], "empty: hand-made additions are not looked for");
     assert.deepEqual(structuredClone(config), config, "plain data: serve hands it to its scanner thread");
   });
 

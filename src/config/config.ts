@@ -189,6 +189,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     drift: {
       helmManagers: list(get("drift.helm-managers")?.value),
       ignoreManagers: list(get("drift.ignore-managers")?.value),
+      humanManagers: list(get("drift.human-managers")?.value),
       ignoreHpaReplicas: get("drift.ignore-hpa-replicas")?.value !== "false",
       rules,
     },

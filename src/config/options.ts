@@ -90,6 +90,14 @@ export const OPTIONS = [
       "Field managers whose changes are expected (e.g. cert-manager-cainjector); counted as ignored",
   },
   {
+    flag: "drift.human-managers",
+    type: "list",
+    fileKey: ["drift", "humanManagers"],
+    default: "kubectl,kubectl-*",
+    description:
+      "Globs of field managers that are a person's tools: undeclared fields they own are reported as added (empty: never)",
+  },
+  {
     flag: "drift.ignore-hpa-replicas",
     type: "enum",
     fileKey: ["drift", "ignoreHpaReplicas"],

@@ -70,7 +70,7 @@ export const RELEASE_METRICS = {
     name: "helm_release_drifted_resources",
     type: "gauge",
     labels: [...RELEASE, "reason"],
-    help: "Manifest objects that differ from the cluster: reason modified (a declared field has another value) or missing (the object does not exist). Both series are always present.",
+    help: "Manifest objects that differ from the cluster, each counted once: reason modified (a declared field has another value), added (nothing declared differs, but a person's tool added fields the manifest does not declare) or missing (the object does not exist). All three series are always present.",
   },
   driftedFields: {
     name: "helm_release_drifted_fields",

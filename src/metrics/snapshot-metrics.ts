@@ -77,12 +77,12 @@ function setDrift(
   const summary = summarizeDrift(drift);
   g.managedResources.set(release, drift.managedResources);
   g.driftedResources.set({ ...release, reason: "modified" }, summary.modified);
+  g.driftedResources.set({ ...release, reason: "added" }, summary.added);
   g.driftedResources.set({ ...release, reason: "missing" }, summary.missing);
   g.driftedFields.set(release, summary.driftedFields);
   for (const reason of UNCHECKED_REASONS)
     g.uncheckedResources.set({ ...release, reason }, summary.unchecked[reason]);
-  if (summary.since && summary.modified + summary.missing > 0)
-    g.driftSince.set(release, seconds(summary.since));
+  if (summary.since && summary.drifted > 0) g.driftSince.set(release, seconds(summary.since));
   for (const [manager, count] of boundedManagers(summary.managers))
     g.driftManager.set({ ...release, manager }, count);
   for (const reason of IGNORE_REASONS) g.ignoredDrift.set({ ...release, reason }, drift.ignored[reason]);

@@ -77,6 +77,7 @@ function driftJson(drift: DriftReport) {
     managedResources: drift.managedResources,
     inSync: summary.inSync,
     modified: summary.modified,
+    added: summary.added,
     missing: summary.missing,
     driftedFields: summary.driftedFields,
     unchecked: summary.unchecked,

@@ -74,6 +74,7 @@ function driftCell(report: ReleaseReport): string {
   const summary = summarizeDrift(report.drift);
   const parts = [];
   if (summary.modified > 0) parts.push(`${String(summary.modified)} modified`);
+  if (summary.added > 0) parts.push(`${String(summary.added)} added by hand`);
   if (summary.missing > 0) parts.push(`${String(summary.missing)} missing`);
   const unchecked = Object.values(summary.unchecked).reduce((sum, count) => sum + count, 0);
   if (unchecked > 0) parts.push(`${String(unchecked)} unchecked`);

@@ -37,7 +37,7 @@ function driftOf(key: string, overrides: Partial<DriftInput> = {}) {
   const [namespace = "", kind = "", name = ""] = key.split("/");
   const lookup = (): LiveLookup => ({ state: "found", object: live });
   return analyzeDrift({
-    release: "shop",
+    release: namespace.startsWith("rw") ? "shop" : "s",
     namespace,
     baseRevision: 1,
     baseIsDeployed: true,
@@ -249,6 +249,110 @@ describe("real changes, with the manager that made them", () => {
       resource.managers.map((m) => m.manager),
       ["unknown"],
     );
+  });
+});
+
+describe("hand-made additions to fields the manifest does not declare", () => {
+  const added = (report: ReturnType<typeof driftOf>) =>
+    Object.fromEntries(
+      report.resources.flatMap((resource) =>
+        resource.fields.map((field) => [field.path, [field.change, field.live, field.managers]]),
+      ),
+    );
+
+  for (const helm of ["hand3", "hand4"]) {
+    it(`${helm === "hand3" ? "helm v3" : "helm v4"}: set env, set resources, a toleration and an edit, by their kubectl managers`, () => {
+      const report = driftOf(`${helm}/Deployment/s-web`);
+      assert.deepEqual(added(report), {
+        "spec.template.spec.containers[name=web].env": [
+          "added",
+          [{ name: "FOO", value: "bar" }],
+          ["kubectl-set"],
+        ],
+        "spec.template.spec.containers[name=web].resources": [
+          "added",
+          { limits: { cpu: "200m", memory: "64Mi" } },
+          ["kubectl-set"],
+        ],
+        "spec.template.spec.tolerations": [
+          "added",
+          [{ key: "dedicated", operator: "Equal", value: "ops", effect: "NoSchedule" }],
+          ["kubectl-patch"],
+        ],
+        "spec.template.spec.terminationGracePeriodSeconds": ["added", 60, ["kubectl-edit"]],
+      });
+      const [resource] = report.resources;
+      assert.equal(resource?.state, "added", "nothing declared differs");
+      assert.deepEqual(
+        resource.managers.map((m) => m.manager).sort(),
+        ["kubectl-edit", "kubectl-patch", "kubectl-set"],
+        "labels, annotations and a rollout restart are bookkeeping, not configuration",
+      );
+      assert.ok(resource.since, "dated from managedFields");
+    });
+  }
+
+  it("finds data keys added by kubectl patch and by kubectl apply --server-side", () => {
+    assert.deepEqual(added(driftOf("hand3/ConfigMap/s-config")), {
+      "data.extra": ["added", "by hand", ["kubectl-patch"]],
+    });
+    assert.deepEqual(added(driftOf("hand4/ConfigMap/s-config")), {
+      "data.applied": ["added", "by kubectl", ["kubectl"]],
+      "data.extra": ["added", "by hand", ["kubectl-patch"]],
+    });
+  });
+
+  it("leaves undeclared fields of other managers alone, and can be turned off", () => {
+    const off = driftOf("hand3/Deployment/s-web", {
+      options: { ...DEFAULT_DRIFT_OPTIONS, humanManagers: [] },
+    });
+    assert.deepEqual(off.resources, []);
+    const onlyEdits = driftOf("hand3/Deployment/s-web", {
+      options: { ...DEFAULT_DRIFT_OPTIONS, humanManagers: ["kubectl-e*"] },
+    });
+    assert.deepEqual(Object.keys(added(onlyEdits)), ["spec.template.spec.terminationGracePeriodSeconds"]);
+  });
+
+  it("ignores them like any drift: by manager, rule or annotation, counted", () => {
+    const report = driftOf("hand3/Deployment/s-web", {
+      options: {
+        ...DEFAULT_DRIFT_OPTIONS,
+        ignoreManagers: ["kubectl-set"],
+        rules: [{ paths: ["/spec/template/spec/tolerations"] }],
+      },
+    });
+    assert.deepEqual(Object.keys(added(report)), ["spec.template.spec.terminationGracePeriodSeconds"]);
+    assert.deepEqual(report.ignored, { annotation: 0, hpa: 0, manager: 2, rule: 1 });
+  });
+
+  it("never shows the value of a Secret key added by hand", () => {
+    const { declared, live } = fixture("rw3/Secret/shop-secret");
+    const metadata = live.metadata as Body;
+    const withAddedKey = {
+      ...live,
+      data: { ...(live.data as Body), token: "aHVudGVyMg==" },
+      metadata: {
+        ...metadata,
+        managedFields: [
+          ...(metadata.managedFields as unknown[]),
+          { manager: "kubectl-edit", operation: "Update", fieldsV1: { "f:data": { "f:token": {} } } },
+        ],
+      },
+    };
+    const report = analyzeDrift({
+      release: "shop",
+      namespace: "rw3",
+      baseRevision: 1,
+      baseIsDeployed: true,
+      objects: [{ apiVersion: "v1", kind: "Secret", name: "shop-secret", body: declared }],
+      namespaced: () => true,
+      lookup: () => ({ state: "found", object: withAddedKey }),
+      hpaTargets: new Set(),
+      options: DEFAULT_DRIFT_OPTIONS,
+    });
+    const token = report.resources[0]?.fields.find((field) => field.path === "data.token");
+    assert.deepEqual(token && [token.change, token.live, token.sensitive], ["added", REDACTED, true]);
+    assert.doesNotMatch(JSON.stringify(report), /aHVudGVyMg|hunter2/);
   });
 });
 

@@ -24,6 +24,7 @@ import {
 import { managedFieldsOf, ownersOf, type ManagedFieldsEntry } from "./managed-fields.ts";
 import { isObject } from "./merge-keys.ts";
 import { formatPath, pointerMatches } from "./path.ts";
+import { handMadeAdditions, isHandMade } from "./undeclared.ts";
 
 /**
  * Why an object could not be compared: the exporter may not read its kind, the API does not
@@ -63,6 +64,11 @@ export interface DriftOptions {
   readonly ignoreManagers: readonly string[];
   readonly ignoreHpaReplicas: boolean;
   readonly rules: readonly IgnoreRule[];
+  /**
+   * Globs of managers that are a person's tools: undeclared fields they own are hand-made
+   * additions (drift `added`); undeclared fields anyone else owns are controllers' business.
+   */
+  readonly humanManagers: readonly string[];
 }
 
 export const DEFAULT_DRIFT_OPTIONS: DriftOptions = {
@@ -70,6 +76,7 @@ export const DEFAULT_DRIFT_OPTIONS: DriftOptions = {
   ignoreManagers: [],
   ignoreHpaReplicas: true,
   rules: [],
+  humanManagers: ["kubectl", "kubectl-*"],
 };
 
 export interface Manager {
@@ -91,7 +98,8 @@ export interface FieldDrift {
 
 export interface ResourceDrift {
   readonly resource: ResourceRef;
-  readonly state: "modified" | "missing" | "unchecked";
+  /** `added`: nothing declared differs, but a person added fields the manifest does not declare. */
+  readonly state: "modified" | "added" | "missing" | "unchecked";
   readonly uncheckedReason?: UncheckedReason;
   readonly message?: string;
   readonly fields: readonly FieldDrift[];
@@ -305,33 +313,41 @@ function objectDrift(
   rules: readonly IgnoreRule[],
   ignored: Record<IgnoreReason, number>,
 ): Omit<ResourceDrift, "resource"> | undefined {
-  const compared = compareObject(object.body, live, { kind: object.kind });
+  const entries = managedFieldsOf(live);
   // Every diff of a Secret, whichever rule found it, shows only what cannot hold its data; and an
   // object Helm's annotations do not tie to this release shows which fields differ, never their
   // values: a record is anyone's input, and must not reveal objects its author could not read.
-  const shown = isSecretObject(object.kind, live)
-    ? compared.map(redactSecretDiff)
+  const show = isSecretObject(object.kind, live)
+    ? redactSecretDiff
     : ownedByRelease(live, input)
-      ? compared
-      : compared.map(hideValues);
-  const diffs = [...shown, ...ownershipDiffs(live, input)];
-  const entries = managedFieldsOf(live);
+      ? (diff: FieldDiff) => diff
+      : hideValues;
+  const notHelm = (entry: ManagedFieldsEntry) => !input.options.helmManagers.includes(entry.manager);
+  const candidates = [
+    ...[
+      ...compareObject(object.body, live, { kind: object.kind }).map(show),
+      ...ownershipDiffs(live, input),
+    ].map((diff) => ({ diff, owners: ownersOf(entries, diff.path).filter(notHelm), handMade: false })),
+    ...handMadeDiffs(object, live, entries, input.options).map((addition) => ({
+      ...addition,
+      diff: show(addition.diff),
+    })),
+  ];
   const metadata = isObject(live.metadata) ? live.metadata : {};
   const byAnnotation = annotationIgnores(isObject(metadata.annotations) ? metadata.annotations : {});
   const scaledByHpa = isScaledByHpa(input, identity);
 
   const fields: FieldDrift[] = [];
+  let declaredDrift = false;
   const driftEntries = new Map<string, ManagedFieldsEntry>();
-  for (const diff of diffs) {
-    const owners = ownersOf(entries, diff.path).filter(
-      (entry) => !input.options.helmManagers.includes(entry.manager),
-    );
+  for (const { diff, owners, handMade } of candidates) {
     const managers = [...new Set(owners.map((entry) => entry.manager))];
     const reason = ignoreReason(diff, managers, byAnnotation, scaledByHpa, rules, input.options);
     if (reason) {
       ignored[reason]++;
       continue;
     }
+    declaredDrift ||= !handMade;
     for (const owner of owners) driftEntries.set(`${owner.manager}/${owner.subresource ?? ""}`, owner);
     fields.push({
       path: formatPath(diff.path),
@@ -356,11 +372,34 @@ function objectDrift(
     managers.push({ manager: UNKNOWN_MANAGER, operation: "" });
   const times = managers.flatMap((manager) => (manager.time ? [manager.time.getTime()] : []));
   return {
-    state: "modified",
+    state: declaredDrift ? "modified" : "added",
     fields,
     managers,
     ...(times.length > 0 && { since: new Date(Math.min(...times)) }),
   };
+}
+
+/** Fields a person's tools added that the manifest does not declare (see undeclared.ts). */
+function handMadeDiffs(
+  object: ManifestObject,
+  live: Readonly<Record<string, unknown>>,
+  entries: readonly ManagedFieldsEntry[],
+  options: DriftOptions,
+) {
+  const handMade = entries.filter((entry) => isHandMade(entry, options.humanManagers, options.helmManagers));
+  if (handMade.length === 0) return [];
+  const secret = isSecretObject(object.kind, live);
+  return handMadeAdditions(secret, object.body, live, handMade).map((addition) => ({
+    diff: {
+      path: addition.path,
+      declared: undefined,
+      live: addition.live,
+      change: "added",
+      sensitive: false,
+    } satisfies FieldDiff,
+    owners: addition.owners,
+    handMade: true,
+  }));
 }
 
 function ignoreReason(

@@ -54,6 +54,20 @@ function childFor(node: Record<string, unknown>, segment: PathSegment): unknown 
   return undefined;
 }
 
+/** The path segment a fieldsV1 child names; undefined for `.` (the node itself) and set items. */
+export function segmentOf(name: string): PathSegment | undefined {
+  if (name.startsWith("f:")) return { field: name.slice(2) };
+  if (name.startsWith("i:")) return { index: Number(name.slice(2)) };
+  if (!name.startsWith("k:")) return undefined;
+  const key = parseKey(name.slice(2));
+  if (!key) return undefined;
+  const fields = Object.entries(key).filter(
+    (entry): entry is [string, string | number] =>
+      typeof entry[1] === "string" || typeof entry[1] === "number",
+  );
+  return { key: Object.fromEntries(fields) };
+}
+
 function parseKey(json: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(json);

@@ -2,8 +2,13 @@
 import { UNCHECKED_REASONS, type DriftReport, type UncheckedReason } from "./drift.ts";
 
 export interface DriftSummary {
+  /** A declared field differs. */
   readonly modified: number;
+  /** Nothing declared differs, but a person added undeclared fields. */
+  readonly added: number;
   readonly missing: number;
+  /** modified + added + missing: each drifted resource once. */
+  readonly drifted: number;
   readonly driftedFields: number;
   readonly unchecked: Readonly<Record<UncheckedReason, number>>;
   /** Earliest start of any current drift; undefined when in sync. */
@@ -19,8 +24,7 @@ export function summarizeDrift(report: DriftReport): DriftSummary {
     number
   >;
   const managers = new Map<string, number>();
-  let modified = 0;
-  let missing = 0;
+  const drifted = { modified: 0, added: 0, missing: 0 };
   let driftedFields = 0;
   let since: number | undefined;
   for (const resource of report.resources) {
@@ -28,8 +32,7 @@ export function summarizeDrift(report: DriftReport): DriftSummary {
       unchecked[resource.uncheckedReason ?? "error"]++;
       continue;
     }
-    if (resource.state === "modified") modified++;
-    else missing++;
+    drifted[resource.state]++;
     driftedFields += resource.fields.length;
     for (const manager of new Set(resource.managers.map((entry) => entry.manager))) {
       managers.set(manager, (managers.get(manager) ?? 0) + 1);
@@ -37,13 +40,14 @@ export function summarizeDrift(report: DriftReport): DriftSummary {
     const start = resource.since?.getTime();
     if (start !== undefined && (since === undefined || start < since)) since = start;
   }
+  const total = drifted.modified + drifted.added + drifted.missing;
   return {
-    modified,
-    missing,
+    ...drifted,
+    drifted: total,
     driftedFields,
     unchecked,
     ...(since !== undefined && { since: new Date(since) }),
     managers,
-    inSync: modified + missing === 0 && Object.values(unchecked).every((count) => count === 0),
+    inSync: total === 0 && Object.values(unchecked).every((count) => count === 0),
   };
 }
