@@ -356,6 +356,19 @@ describe("hand-made additions to fields the manifest does not declare", () => {
   });
 });
 
+describe("scaled to zero through the scale subresource", () => {
+  it("attributes what the apiserver left: a scale, by someone it no longer names", () => {
+    // At zero replicas the scale subresource's managedFields entry is dropped (autoscaling/v1
+    // Scale's replicas is omitempty), and later scales are not tracked (no owner left to track).
+    const [resource] = driftOf("zero3/Deployment/s-web").resources;
+    assert.deepEqual(
+      resource?.fields.map((field) => [field.path, field.declared, field.live, field.managers]),
+      [["spec.replicas", 3, 2, []]],
+    );
+    assert.deepEqual(resource.managers, [{ manager: "unknown", operation: "Update", subresource: "scale" }]);
+  });
+});
+
 describe("memo across scans", () => {
   const key = "rw3/Deployment/shop-web";
   const counted = (live: Body, version: string) => {

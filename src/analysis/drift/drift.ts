@@ -368,8 +368,7 @@ function objectDrift(
       ...(time && !Number.isNaN(time.getTime()) && { time }),
     };
   });
-  if (fields.some((field) => field.managers.length === 0))
-    managers.push({ manager: UNKNOWN_MANAGER, operation: "" });
+  for (const unattributed of unattributedWriters(fields)) managers.push(unattributed);
   const times = managers.flatMap((manager) => (manager.time ? [manager.time.getTime()] : []));
   return {
     state: declaredDrift ? "modified" : "added",
@@ -377,6 +376,25 @@ function objectDrift(
     managers,
     ...(times.length > 0 && { since: new Date(Math.min(...times)) }),
   };
+}
+
+const UNKNOWN: Manager = { manager: UNKNOWN_MANAGER, operation: "" };
+/**
+ * The scale subresource's autoscaling/v1 Scale drops `replicas: 0` (omitempty), so a scale
+ * to zero removes every owner of spec.replicas; with no owner left, the apiserver then skips
+ * tracking later scales too (skipNonApplied). A changed spec.replicas that nobody owns was
+ * written through the scale subresource, by someone the apiserver no longer names.
+ */
+const UNKNOWN_SCALE: Manager = { manager: UNKNOWN_MANAGER, operation: "Update", subresource: "scale" };
+
+/** Who wrote the fields no manager owns: as much as the cluster still tells. */
+function unattributedWriters(fields: readonly FieldDrift[]): Manager[] {
+  const unowned = fields.filter((field) => field.managers.length === 0);
+  const scaled = unowned.filter((field) => field.path === "spec.replicas" && field.change === "changed");
+  return [
+    ...(scaled.length > 0 ? [UNKNOWN_SCALE] : []),
+    ...(unowned.length > scaled.length ? [UNKNOWN] : []),
+  ];
 }
 
 /** Fields a person's tools added that the manifest does not declare (see undeclared.ts). */
