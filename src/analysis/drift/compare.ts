@@ -5,7 +5,7 @@
  */
 import { scalarText } from "../../util/text.ts";
 import { controllerOwnsField } from "./controller-owned.ts";
-import { isQuantityPath, parseQuantity, quantitiesEqual } from "./quantity.ts";
+import { parseQuantity, quantitiesEqual, quantityPrecisionAt, type QuantityPrecision } from "./quantity.ts";
 import { isObject, itemKey, mergeKeys, sameKey } from "./merge-keys.ts";
 import type { FieldPath, PathSegment } from "./path.ts";
 
@@ -175,7 +175,7 @@ function compareValue(declared: unknown, live: unknown, path: PathSegment[], dif
     compareList(declared, live, path, diffs);
     return;
   }
-  if (!scalarsEqual(declared, live, isQuantityPath(path)))
+  if (!scalarsEqual(declared, live, quantityPrecisionAt(path)))
     diffs.push({ path, declared, live, change: "changed", sensitive: false });
 }
 
@@ -200,7 +200,7 @@ function compareList(
   const scalars = declared.every((item) => !isObject(item) && !Array.isArray(item));
   if (
     declared.length !== live.length ||
-    (scalars && !declared.every((item, index) => scalarsEqual(item, live[index], false)))
+    (scalars && !declared.every((item, index) => scalarsEqual(item, live[index], undefined)))
   ) {
     diffs.push({ path, declared, live, change: "changed", sensitive: false });
     return;
@@ -241,10 +241,14 @@ function compareKeyedList(
 }
 
 /** Equal as the apiserver would store them: quantities by value, "8080" and 8080 alike. */
-export function scalarsEqual(declared: unknown, live: unknown, quantity: boolean): boolean {
+export function scalarsEqual(
+  declared: unknown,
+  live: unknown,
+  quantity: QuantityPrecision | undefined,
+): boolean {
   if (declared === live) return true;
   if (quantity) {
-    const [a, b] = [parseQuantity(declared), parseQuantity(live)];
+    const [a, b] = [parseQuantity(declared, quantity), parseQuantity(live, quantity)];
     if (a && b) return quantitiesEqual(a, b);
   }
   const loose = (value: unknown) =>

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { STORED_QUANTITIES } from "../../testing/quantities.ts";
 import type { FieldPath } from "./path.ts";
-import { isQuantityPath, parseQuantity, quantitiesEqual } from "./quantity.ts";
+import { parseQuantity, quantitiesEqual, quantityPrecisionAt, type QuantityPrecision } from "./quantity.ts";
 
-const same = (a: unknown, b: unknown) => {
-  const [qa, qb] = [parseQuantity(a), parseQuantity(b)];
+const same = (a: unknown, b: unknown, precision: QuantityPrecision = "nano") => {
+  const [qa, qb] = [parseQuantity(a, precision), parseQuantity(b, precision)];
   assert.ok(qa && qb, `${String(a)} and ${String(b)} parse`);
   return quantitiesEqual(qa, qb);
 };
@@ -15,8 +15,10 @@ const path = (...fields: (string | number)[]): FieldPath =>
 
 describe("quantities", () => {
   it("equal what the apiserver stores for each declared value (YAML numbers included)", () => {
-    for (const [declared, stored] of STORED_QUANTITIES)
-      assert.ok(same(declared, stored), `${JSON.stringify(declared)} = ${stored}`);
+    for (const [declared, inResourceList, alone] of STORED_QUANTITIES) {
+      assert.ok(same(declared, inResourceList, "milli"), `${JSON.stringify(declared)} = ${inResourceList}`);
+      assert.ok(same(declared, alone), `${JSON.stringify(declared)} = ${alone}`);
+    }
   });
 
   it("equal other spellings of the same value", () => {
@@ -43,6 +45,8 @@ describe("quantities", () => {
     assert.equal(same(0.1234567891, "123456789n"), false, "rounded up, never down");
     assert.equal(same(-0.1234567891, "-123456790n"), true, "away from zero");
     assert.equal(same("9E", "9223372036854775807"), false, "only binary values are capped");
+    assert.equal(same(0.0001, "1m"), false, "a lone quantity keeps 1n");
+    assert.equal(same(0.0011, "2m", "milli"), true, "a ResourceList keeps 1m, rounded up");
   });
 
   it("reject what is not a quantity", () => {
@@ -50,28 +54,31 @@ describe("quantities", () => {
       assert.equal(parseQuantity(value), undefined, JSON.stringify(value));
   });
 
-  it("are recognised in every quantity field", () => {
-    for (const quantity of [
-      path("spec", "template", "spec", "containers", 0, "resources", "requests", "cpu"),
-      path("spec", "template", "spec", "initContainers", 0, "resources", "limits", "hugepages-2Mi"),
-      path("spec", "resources", "limits", "ephemeral-storage"),
-      path("spec", "template", "spec", "overhead", "cpu"),
-      path("overhead", "podFixed", "memory"),
-      path("spec", "hard", "requests.cpu"),
-      path("spec", "capacity", "storage"),
-      path("spec", "limits", 0, "default", "cpu"),
-      path("spec", "limits", 1, "defaultRequest", "memory"),
-      path("spec", "limits", 0, "max", "cpu"),
-      path("spec", "limits", 0, "min", "cpu"),
-      path("spec", "limits", 0, "maxLimitRequestRatio", "cpu"),
-      path("spec", "volumeClaimTemplates", 0, "spec", "resources", "requests", "storage"),
-      path("spec", "template", "spec", "volumes", 0, "emptyDir", "sizeLimit"),
-      path("spec", "metrics", 0, "resource", "target", "averageValue"),
-      path("spec", "metrics", 0, "object", "target", "value"),
-      path("capacity"),
-      path("maximumVolumeSize"),
-    ])
-      assert.ok(isQuantityPath(quantity), JSON.stringify(quantity));
+  it("are recognised in every quantity field, with the precision the apiserver keeps", () => {
+    for (const [quantity, precision] of [
+      [path("spec", "template", "spec", "containers", 0, "resources", "requests", "cpu"), "milli"],
+      [
+        path("spec", "template", "spec", "initContainers", 0, "resources", "limits", "hugepages-2Mi"),
+        "milli",
+      ],
+      [path("spec", "resources", "limits", "ephemeral-storage"), "milli"],
+      [path("spec", "template", "spec", "overhead", "cpu"), "milli"],
+      [path("overhead", "podFixed", "memory"), "milli"],
+      [path("spec", "hard", "requests.cpu"), "milli"],
+      [path("spec", "capacity", "storage"), "milli"],
+      [path("spec", "limits", 0, "default", "cpu"), "milli"],
+      [path("spec", "limits", 1, "defaultRequest", "memory"), "milli"],
+      [path("spec", "limits", 0, "max", "cpu"), "milli"],
+      [path("spec", "limits", 0, "min", "cpu"), "milli"],
+      [path("spec", "limits", 0, "maxLimitRequestRatio", "cpu"), "milli"],
+      [path("spec", "volumeClaimTemplates", 0, "spec", "resources", "requests", "storage"), "milli"],
+      [path("spec", "template", "spec", "volumes", 0, "emptyDir", "sizeLimit"), "nano"],
+      [path("spec", "metrics", 0, "resource", "target", "averageValue"), "nano"],
+      [path("spec", "metrics", 0, "object", "target", "value"), "nano"],
+      [path("capacity"), "nano"],
+      [path("maximumVolumeSize"), "nano"],
+    ] as const)
+      assert.equal(quantityPrecisionAt(quantity), precision, JSON.stringify(quantity));
     for (const other of [
       path("spec", "replicas"),
       path("spec", "limits", 0, "type"),
@@ -79,6 +86,6 @@ describe("quantities", () => {
       path("data", "value"),
       path("spec", "template", "spec", "containers", 0, "resources", "requests"),
     ])
-      assert.equal(isQuantityPath(other), false, JSON.stringify(other));
+      assert.equal(quantityPrecisionAt(other), undefined, JSON.stringify(other));
   });
 });
