@@ -9,23 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { createNamespace, grantUnprivileged, run } from "../support/cluster.ts";
-import { runExporter, scanJson, scrapeAfterFirstScan, type ReleaseJson } from "../support/exporter.ts";
+import { driftedFields, runExporter, scanJson, scrapeAfterFirstScan } from "../support/exporter.ts";
 import { fixtureChart, helm, HELM_MAJORS } from "../support/helm.ts";
 
 const realworld = fixtureChart("realworld");
-
-type Drift = NonNullable<ReleaseJson["drift"]>;
-
-function fieldsOf(drift: Drift): Record<string, { change: string; managers: string[] }> {
-  return Object.fromEntries(
-    drift.resources.flatMap((resource) =>
-      resource.fields.map((field) => [
-        `${resource.kind}/${resource.name} ${field.path}`,
-        { change: field.change, managers: field.managers },
-      ]),
-    ),
-  );
-}
 
 const kubectl = (ns: string, ...args: string[]) => run("kubectl", ["-n", ns, ...args]);
 
@@ -113,7 +100,7 @@ describe("drift", { concurrency: true }, () => {
       assert.equal(scan.code, 1, "drift needs attention");
       const drift = scan.release("shop").drift;
       assert.ok(drift);
-      assert.deepEqual(fieldsOf(drift), {
+      assert.deepEqual(driftedFields(drift), {
         "StatefulSet/shop-db spec.replicas": { change: "changed", managers: ["kubectl"] },
         'Deployment/shop-web metadata.labels["app.kubernetes.io/version"]': {
           change: "changed",
@@ -218,7 +205,7 @@ describe("drift", { concurrency: true }, () => {
     const scan = await scanJson([ns], ["--config.file", config]);
     const drift = scan.release("shop").drift;
     assert.ok(drift);
-    assert.deepEqual(Object.keys(fieldsOf(drift)), ["Storefront/shop spec.replicas"]);
+    assert.deepEqual(Object.keys(driftedFields(drift)), ["Storefront/shop spec.replicas"]);
     assert.equal(drift.missing, 0);
     assert.deepEqual(drift.ignored, { annotation: 1, hpa: 0, manager: 1, rule: 2 });
   });
@@ -251,5 +238,87 @@ describe("drift", { concurrency: true }, () => {
         forbidden.includes("Storefront") &&
         forbidden.includes("ClusterRole"),
     );
+  });
+
+  for (const major of HELM_MAJORS) {
+    it(`helm ${major}: the rules of an aggregated ClusterRole are the aggregation controller's`, async () => {
+      const ns = await createNamespace(`aggregated-${major}`);
+      await helm(major, ["install", "roles", fixtureChart("aggregated-role"), "-n", ns]);
+      // No controller manager here: write what clusterrole-aggregation-controller writes, a
+      // forced server-side apply of the selected roles' rules.
+      const dir = mkdtempSync(path.join(tmpdir(), "hde-aggregated-"));
+      const applied = path.join(dir, "rules.yaml");
+      writeFileSync(
+        applied,
+        [
+          "apiVersion: rbac.authorization.k8s.io/v1",
+          "kind: ClusterRole",
+          `metadata: { name: ${ns}-monitoring }`,
+          "rules:",
+          '  - { apiGroups: [""], resources: [services, endpoints, pods], verbs: [get, list, watch] }',
+        ].join("\n"),
+      );
+      await run("kubectl", [
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=clusterrole-aggregation-controller",
+        "-f",
+        applied,
+      ]);
+      const live = JSON.parse(
+        (await run("kubectl", ["get", "clusterrole", `${ns}-monitoring`, "-o", "json"])).stdout,
+      ) as {
+        rules: unknown[];
+      };
+      assert.equal(live.rules.length, 1, "the controller's rules are live");
+      const scan = await scanJson([ns]);
+      assert.deepEqual(scan.release("roles").drift?.resources, []);
+      assert.equal(scan.code, 0);
+    });
+  }
+
+  it("a release-name changed by hand is its release's drift, not a leftover of a release never installed", async () => {
+    const ns = await createNamespace("renamed");
+    await helm("v3", ["install", "s", fixtureChart("smoke"), "-n", ns]);
+    await kubectl(
+      ns,
+      "annotate",
+      "configmap",
+      "s-config",
+      "meta.helm.sh/release-name=renamed",
+      "--overwrite",
+    );
+    const scan = await scanJson([ns]);
+    const release = scan.release("s");
+    assert.ok(release.drift);
+    assert.deepEqual(driftedFields(release.drift), {
+      'ConfigMap/s-config metadata.annotations["meta.helm.sh/release-name"]': {
+        change: "changed",
+        managers: ["kubectl-annotate"],
+      },
+    });
+    assert.deepEqual(release.hooks?.leftovers, []);
+    assert.deepEqual(scan.json.goneReleases, [], "no release named renamed ever existed");
+  });
+
+  it("a scale to zero, and the scales after it, are the scale subresource's, by someone unknown", async () => {
+    const ns = await createNamespace("zero");
+    await helm("v3", ["install", "s", fixtureChart("smoke"), "-n", ns, "--set", "replicas=3"]);
+    for (const replicas of [0, 2]) {
+      await kubectl(ns, "scale", "deployment", "s-web", `--replicas=${String(replicas)}`);
+      const drift = (await scanJson([ns])).release("s").drift;
+      assert.ok(drift);
+      const [resource] = drift.resources;
+      assert.deepEqual(
+        resource?.fields.map((field) => [field.path, field.declared, field.live, field.managers]),
+        [["spec.replicas", 3, replicas, []]],
+        `scaled to ${String(replicas)}`,
+      );
+      assert.deepEqual(
+        resource.managers.map((manager) => [manager.manager, manager.subresource]),
+        [["unknown", "scale"]],
+      );
+    }
   });
 });

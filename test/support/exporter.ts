@@ -34,6 +34,7 @@ export interface ReleaseJson {
     managedResources: number;
     inSync: boolean;
     modified: number;
+    added: number;
     missing: number;
     driftedFields: number;
     unchecked: Record<string, number>;
@@ -80,6 +81,20 @@ export interface ScanJson {
     release: string;
     leftovers: { kind: string; namespace?: string; name: string; reason: string }[];
   }[];
+}
+
+/** Drifted fields by `Kind/name path`, with their change and managers. */
+export function driftedFields(
+  drift: NonNullable<ReleaseJson["drift"]>,
+): Record<string, { change: string; managers: string[] }> {
+  return Object.fromEntries(
+    drift.resources.flatMap((resource) =>
+      resource.fields.map((field) => [
+        `${resource.kind}/${resource.name} ${field.path}`,
+        { change: field.change, managers: field.managers },
+      ]),
+    ),
+  );
 }
 
 /** `scan --output json` over the given namespaces; returns the exit code and parsed output. */
