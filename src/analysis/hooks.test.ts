@@ -46,6 +46,22 @@ function object(name: string, extra: Partial<ClusterObject> = {}): ClusterObject
   };
 }
 
+/** An object Helm applied for `release` (its release annotations), kept on purpose or not. */
+function annotated(name: string, release: string, keep = false): ClusterObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    namespace: "apps",
+    name,
+    annotations: {
+      "meta.helm.sh/release-name": release,
+      "meta.helm.sh/release-namespace": "apps",
+      ...(keep && { "helm.sh/resource-policy": "keep" }),
+    },
+    finalizers: [],
+  };
+}
+
 const NOW = new Date("2026-11-24T04:00:00Z");
 
 function run(input: Partial<HooksInput>) {
@@ -147,18 +163,6 @@ describe("analyzeHooks", () => {
   });
 
   it("finds leftovers and kept objects, also of releases that are gone, and unreferenced hooks", () => {
-    const annotated = (name: string, release: string, keep = false): ClusterObject => ({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "apps",
-      name,
-      annotations: {
-        "meta.helm.sh/release-name": release,
-        "meta.helm.sh/release-namespace": "apps",
-        ...(keep && { "helm.sh/resource-policy": "keep" }),
-      },
-      finalizers: [],
-    });
     const result = run({
       releases: [
         {
@@ -195,14 +199,6 @@ describe("analyzeHooks", () => {
 
   it("never calls an object a live release declares another release's leftover", () => {
     // Someone changed meta.helm.sh/release-name by hand: drift of "web", not a leftover of "renamed".
-    const relabelled = (name: string, release: string): ClusterObject => ({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "apps",
-      name,
-      annotations: { "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": "apps" },
-      finalizers: [],
-    });
     const result = run({
       releases: [
         {
@@ -216,7 +212,7 @@ describe("analyzeHooks", () => {
         },
         { namespace: "apps", release: "api", records: [record(1, [])], manifest: [] },
       ],
-      releaseObjects: [relabelled("renamed-by-hand", "renamed"), relabelled("claimed-by-api", "api")],
+      releaseObjects: [annotated("renamed-by-hand", "renamed"), annotated("claimed-by-api", "api")],
     });
     assert.equal(result.byRelease.get("apps/renamed"), undefined, "no release of the new name");
     assert.deepEqual(result.byRelease.get("apps/api")?.leftovers, []);

@@ -4,11 +4,8 @@
  * ignores that hold, and kinds the exporter may not read reported as unchecked.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, it } from "node:test";
-import { createNamespace, grantUnprivileged, run } from "../support/cluster.ts";
+import { createNamespace, grantUnprivileged, run, tempFile } from "../support/cluster.ts";
 import { driftedFields, runExporter, scanJson, scrapeAfterFirstScan } from "../support/exporter.ts";
 import { fixtureChart, helm, HELM_MAJORS } from "../support/helm.ts";
 
@@ -190,18 +187,13 @@ describe("drift", { concurrency: true }, () => {
     await kubectl(ns, "label", "service", "shop-web", "app.kubernetes.io/version=9", "--overwrite");
     await kubectl(ns, "annotate", "service", "shop-web", "helm-drift-exporter/ignore-paths=/metadata/labels");
     await kubectl(ns, "delete", "service", "shop-lb");
-    const dir = mkdtempSync(path.join(tmpdir(), "hde-ignore-"));
-    const config = path.join(dir, "config.yaml");
-    writeFileSync(
-      config,
-      [
-        "drift:",
-        "  ignoreManagers: [kubectl-set]",
-        "  ignore:",
-        "    - { kind: shop.example.com/Storefront, paths: [/spec/theme] }",
-        "    - { kind: Service, name: '*-lb' }",
-      ].join("\n"),
-    );
+    const config = tempFile("config.yaml", [
+      "drift:",
+      "  ignoreManagers: [kubectl-set]",
+      "  ignore:",
+      "    - { kind: shop.example.com/Storefront, paths: [/spec/theme] }",
+      "    - { kind: Service, name: '*-lb' }",
+    ]);
     const scan = await scanJson([ns], ["--config.file", config]);
     const drift = scan.release("shop").drift;
     assert.ok(drift);
@@ -246,18 +238,13 @@ describe("drift", { concurrency: true }, () => {
       await helm(major, ["install", "roles", fixtureChart("aggregated-role"), "-n", ns]);
       // No controller manager here: write what clusterrole-aggregation-controller writes, a
       // forced server-side apply of the selected roles' rules.
-      const dir = mkdtempSync(path.join(tmpdir(), "hde-aggregated-"));
-      const applied = path.join(dir, "rules.yaml");
-      writeFileSync(
-        applied,
-        [
-          "apiVersion: rbac.authorization.k8s.io/v1",
-          "kind: ClusterRole",
-          `metadata: { name: ${ns}-monitoring }`,
-          "rules:",
-          '  - { apiGroups: [""], resources: [services, endpoints, pods], verbs: [get, list, watch] }',
-        ].join("\n"),
-      );
+      const applied = tempFile("rules.yaml", [
+        "apiVersion: rbac.authorization.k8s.io/v1",
+        "kind: ClusterRole",
+        `metadata: { name: ${ns}-monitoring }`,
+        "rules:",
+        '  - { apiGroups: [""], resources: [services, endpoints, pods], verbs: [get, list, watch] }',
+      ]);
       await run("kubectl", [
         "apply",
         "--server-side",

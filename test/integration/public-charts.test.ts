@@ -5,12 +5,9 @@
  * by hand with kubectl, each with the manager that made it.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { finishJob } from "../cluster/kubelet.ts";
-import { createNamespace, kubeConfig, run } from "../support/cluster.ts";
+import { createNamespace, kubeConfig, run, tempFile } from "../support/cluster.ts";
 import { driftedFields, runExporter, scanJson } from "../support/exporter.ts";
 import { fixtureChart, helm, HELM_MAJORS, startHelm, type HelmMajor } from "../support/helm.ts";
 
@@ -39,12 +36,6 @@ const UPGRADE_VALUES = {
     "  config: { use-forwarded-headers: 'true' }",
   ],
 };
-
-function valuesFile(lines: readonly string[]): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-values-")), "values.yaml");
-  writeFileSync(file, lines.join("\n") + "\n");
-  return file;
-}
 
 type Releases = Readonly<Record<"prometheus" | "blackbox" | "ingress", string>>;
 
@@ -88,7 +79,8 @@ async function installOrUpgrade(
   ns: string,
   releases: Releases,
 ) {
-  const values = (lines: readonly string[]) => (verb === "upgrade" ? ["-f", valuesFile(lines)] : []);
+  const values = (lines: readonly string[]) =>
+    verb === "upgrade" ? ["-f", tempFile("values.yaml", lines)] : [];
   await Promise.all([
     helm(major, [
       verb,

@@ -5,13 +5,10 @@
  * lone quantity, and is read back.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, it } from "node:test";
 import { parseQuantity, quantitiesEqual, type QuantityPrecision } from "../../src/analysis/drift/quantity.ts";
 import { STORED_QUANTITIES } from "../../src/testing/quantities.ts";
-import { createNamespace, run } from "../support/cluster.ts";
+import { createNamespace, run, tempFile } from "../support/cluster.ts";
 
 /** A YAML scalar as a manifest would hold it: numbers plain, strings quoted. */
 const yamlScalar = (value: number | string) =>
@@ -20,7 +17,6 @@ const yamlScalar = (value: number | string) =>
 describe("quantities", () => {
   it("the apiserver stores what the table says, and the comparison agrees", async () => {
     const ns = await createNamespace("quantities");
-    // One container per value: a Pod is created without a kubelet, and never runs.
     // One container and one emptyDir per value: a Pod is created without a kubelet, never runs.
     const manifest = [
       "apiVersion: v1",
@@ -37,9 +33,8 @@ describe("quantities", () => {
         ([declared], index) =>
           `    - { name: v${String(index)}, emptyDir: { sizeLimit: ${yamlScalar(declared)} } }`,
       ),
-    ].join("\n");
-    const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-quantities-")), "pod.yaml");
-    writeFileSync(file, manifest + "\n");
+    ];
+    const file = tempFile("pod.yaml", manifest);
     await run("kubectl", ["-n", ns, "apply", "-f", file]);
     const pod = JSON.parse(
       (await run("kubectl", ["-n", ns, "get", "pod", "quantities", "-o", "json"])).stdout,

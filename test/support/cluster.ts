@@ -1,6 +1,9 @@
 /** Helpers for tests that run against the control plane started by test/global-setup.ts. */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from "@kubernetes/client-node";
 import { readClusterInfo, type ClusterInfo } from "../cluster/cluster-info.ts";
@@ -41,6 +44,13 @@ export async function run(command: string, args: readonly string[], env: NodeJS.
       { cause: error },
     );
   }
+}
+
+/** Writes the lines to `name` in a fresh temporary directory (a values or config file); returns its path. */
+export function tempFile(name: string, lines: readonly string[]): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-test-")), name);
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
 }
 
 /** A fresh namespace per test: without a controller manager namespaces are never deleted. */
