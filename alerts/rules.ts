@@ -220,9 +220,11 @@ const releases: GroupSpec = {
       alert: "HelmReleaseDrifted",
       severity: "warning",
       for: "30m",
-      expr: `max by (${RELEASE}) (helm_release_drifted_resources{${on('reason="modified"')}}) > 0`,
+      // Fields a person added where the chart declares none count too: no upgrade reverts them,
+      // so they are the hotfixes that are forgotten.
+      expr: `sum by (${RELEASE}) (helm_release_drifted_resources{${on('reason=~"modified|added"')}}) > 0`,
       summary: "A Helm release's objects were changed outside Helm.",
-      description: `Objects of release ${where} changed outside Helm for more than ${t.for}: {{ $value }}. The next helm upgrade or rollback may undo those changes, or fail.`,
+      description: `Objects of release ${where} changed outside Helm, or given fields the chart does not declare, for more than ${t.for}: {{ $value }}. The next helm upgrade or rollback may undo those changes, fail, or leave hand-made fields no one remembers.`,
       dashboard: "release",
     },
     {

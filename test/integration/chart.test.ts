@@ -147,6 +147,7 @@ const SAMPLES: Record<Exclude<OptionName, "output">, unknown> = {
   "release.max-decoded-bytes": "32Mi",
   "drift.helm-managers": ["helm", "argocd-application-controller"],
   "drift.ignore-managers": ["cert-manager-cainjector"],
+  "drift.human-managers": ["kubectl", "kubectl-*", "k9s"],
   "drift.ignore-hpa-replicas": false,
   "terminating.threshold": "20m",
   "web.listen-address": CHART_SETS,
