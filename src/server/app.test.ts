@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import express from "express";
+import { Gauge, Registry } from "prom-client";
 import request from "supertest";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
@@ -13,6 +14,7 @@ import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
 import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { createApp } from "./app.ts";
+import { jsonErrors } from "./errors.ts";
 import { SnapshotStore } from "./store.ts";
 
 function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
@@ -223,5 +225,87 @@ describe("HTTP endpoints", () => {
 
   it("answers 404 elsewhere", async () => {
     await request(setup().app).get("/nope").expect(404);
+  });
+});
+
+describe("errors", () => {
+  const noInstallPaths = (text: string) => {
+    assert.doesNotMatch(
+      text,
+      /node_modules|\/work\/|at [A-Za-z.<>]+ \(|<pre>|<html/i,
+      "no stack, no paths, no HTML",
+    );
+  };
+
+  for (const nodeEnv of [undefined, "development", "production"]) {
+    it(`answers a malformed URL with a JSON 400 (NODE_ENV ${nodeEnv ?? "unset"})`, async () => {
+      const saved = process.env.NODE_ENV;
+      if (nodeEnv === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = nodeEnv;
+      try {
+        const { app, store } = setup();
+        await store.publish(snapshot());
+        const response = await request(app)
+          .get("/api/v1/releases/%ZZ/x")
+          .expect(400)
+          .expect("Content-Type", /json/);
+        assert.deepEqual(response.body, { error: "Failed to decode param '%ZZ'" });
+        noInstallPaths(response.text);
+      } finally {
+        if (saved === undefined) delete process.env.NODE_ENV;
+        else process.env.NODE_ENV = saved;
+      }
+    });
+  }
+
+  it("answers a failing handler with a JSON 500 that says nothing of the failure, and reports it", async () => {
+    const reported: unknown[] = [];
+    const failing = new Registry();
+    failing.registerMetric(
+      new Gauge({
+        name: "failing",
+        help: "throws when collected",
+        collect() {
+          throw new Error("collector failed at /work/secret/path.ts:1");
+        },
+      }),
+    );
+    const app = createApp({
+      store: new SnapshotStore(),
+      registry: failing,
+      telemetryPath: "/metrics",
+      onServerError: (error) => reported.push(error),
+    });
+    const response = await request(app).get("/metrics").expect(500).expect("Content-Type", /json/);
+    assert.deepEqual(response.body, { error: "Internal Server Error" });
+    noInstallPaths(response.text);
+    assert.equal(reported.length, 1);
+  });
+
+  it("answers any error Express raises as JSON: a body it cannot parse, a handler that throws", async () => {
+    const app = express();
+    app.post("/body", express.json(), (_request, response) => {
+      response.send("parsed");
+    });
+    app.get("/throws", () => {
+      throw new Error("boom at /work/wt-web/src/x.ts:10:3");
+    });
+    app.get("/half", (_request, response) => {
+      response.write("partial");
+      throw new Error("after the headers");
+    });
+    const reported: unknown[] = [];
+    app.use(jsonErrors((error) => reported.push(error)));
+    const parse = await request(app)
+      .post("/body")
+      .set("Content-Type", "application/json")
+      .send("{oops")
+      .expect(400);
+    assert.equal(typeof (parse.body as { error: unknown }).error, "string");
+    noInstallPaths(parse.text);
+    const thrown = await request(app).get("/throws").expect(500);
+    assert.deepEqual(thrown.body, { error: "Internal Server Error" });
+    await assert.rejects(request(app).get("/half"), "a half-sent answer is cut short, never completed");
+    assert.equal(reported.length, 2, "the two server errors are reported, the client's is not");
   });
 });

@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import { releaseKey } from "../scan/snapshot.ts";
 import { NAME, VERSION } from "../version.ts";
 import { basicAuth } from "./basic-auth.ts";
+import { jsonErrors } from "./errors.ts";
 import type { Published } from "./publication.ts";
 import { gzipMetrics, type SnapshotStore } from "./store.ts";
 
@@ -17,6 +18,8 @@ export interface AppOptions {
   /** From --web.config.file: basic auth users (bcrypt) and response headers. */
   readonly users?: ReadonlyMap<string, string>;
   readonly headers?: Readonly<Record<string, string>>;
+  /** An error answered 500 (its message is never sent): for the log. */
+  readonly onServerError?: (error: unknown) => void;
   /** How long one collection of the live metrics serves scrapes (default 1 s). */
   readonly liveMetricsMaxAgeMs?: number;
 }
@@ -121,6 +124,7 @@ export function createApp(options: AppOptions): Express {
   app.use((_request, response) => {
     response.status(404).type("text").send("not found\n");
   });
+  app.use(jsonErrors(options.onServerError ?? (() => undefined)));
   return app;
 }
 
