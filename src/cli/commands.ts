@@ -1,6 +1,4 @@
 /** The commands: wires config, logging, the Kubernetes client, scans and outputs. */
-import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { ConfigError, resolveConfig, type Config } from "../config/config.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
@@ -10,9 +8,12 @@ import { renderTable } from "../output/table.ts";
 import { connectScanner } from "../scan/connect.ts";
 import { startScannerThread } from "../scan/scanner-thread.ts";
 import { snapshotNeedsAttention } from "../analysis/attention.ts";
+import { accessFromConfig } from "../server/access.ts";
 import { createApp } from "../server/app.ts";
+import { BcryptThread } from "../server/bcrypt-thread.ts";
 import { SnapshotStore } from "../server/store.ts";
-import { loadWebConfig } from "../server/web-config.ts";
+import { WebConfigSource } from "../server/web-config-source.ts";
+import { createWebServer } from "../server/web-server.ts";
 import { NAME, VERSION } from "../version.ts";
 import { parseCommandLine, usage, UsageError } from "./args.ts";
 
@@ -21,15 +22,23 @@ export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
 async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
   const store = new SnapshotStore();
-  const web = config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
+  // Read first: a bad file is a configuration error (exit 2) before anything starts.
+  const webConfig = config.webConfigFile ? new WebConfigSource(config.webConfigFile, logger) : undefined;
   const scanner = await startScannerThread({ config, store, metrics, logger });
+  const bcrypt = new BcryptThread();
   const app = createApp({
     store,
     registry: metrics.registry,
     telemetryPath: config.telemetryPath,
-    ...(web && { users: web.users, headers: web.headers }),
+    ...(webConfig && {
+      access: accessFromConfig(webConfig, (password, hash) => bcrypt.compare(password, hash)),
+    }),
+    onServerError: (error) => {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, "request failed");
+    },
   });
-  const server = web?.tls ? https.createServer(web.tls, app) : http.createServer(app);
+  const web = createWebServer(app, webConfig, logger);
+  const server = web.server;
   // No host: Node listens on :: when the machine has IPv6, else on 0.0.0.0.
   server.listen(config.listenPort, config.listenHost);
   try {
@@ -42,8 +51,14 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     throw error;
   }
   const address = server.address() as AddressInfo;
+  const tls = webConfig?.initial.tls;
   logger.info(
-    { address: `${address.address}:${String(address.port)}`, version: VERSION },
+    {
+      address: `${address.address}:${String(address.port)}`,
+      version: VERSION,
+      tls: Boolean(tls),
+      http2: Boolean(tls) && webConfig?.initial.http2 === true,
+    },
     `${NAME} listening`,
   );
 
@@ -54,12 +69,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     logger.info({ signal }, "shutting down");
     void (async () => {
       await scanner.stop();
-      await new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
-      );
-      server.closeAllConnections();
+      await web.close();
+      await bcrypt.close();
       logger.info("stopped");
       process.exit(EXIT.ok);
     })();
@@ -124,6 +135,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await serve(config, logger);
     return EXIT.ok;
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A bad --web.config.file, found as serve starts: plain text like the other config errors.
+      process.stderr.write(`${NAME}: ${error.message}\n`);
+      return EXIT.error;
+    }
     logger.error({ err: error instanceof Error ? error.message : String(error) }, "fatal error");
     return EXIT.error;
   }

@@ -2,11 +2,10 @@
  * The HTTP face of the exporter. Every handler writes the bytes published for the last scan
  * or reads the in-process registry; none talks to the cluster or renders a scan's results.
  */
-import express, { type Express, type Response } from "express";
+import express, { type Express, type RequestHandler, type Response } from "express";
 import type { Registry } from "prom-client";
 import { releaseKey } from "../scan/snapshot.ts";
 import { NAME, VERSION } from "../version.ts";
-import { basicAuth } from "./basic-auth.ts";
 import { jsonErrors } from "./errors.ts";
 import type { Published } from "./publication.ts";
 import { gzipMetrics, type SnapshotStore } from "./store.ts";
@@ -15,9 +14,8 @@ export interface AppOptions {
   readonly store: SnapshotStore;
   readonly registry: Registry;
   readonly telemetryPath: string;
-  /** From --web.config.file: basic auth users (bcrypt) and response headers. */
-  readonly users?: ReadonlyMap<string, string>;
-  readonly headers?: Readonly<Record<string, string>>;
+  /** From --web.config.file: rate limit, response headers and basic auth (./access.ts). */
+  readonly access?: RequestHandler;
   /** An error answered 500 (its message is never sent): for the log. */
   readonly onServerError?: (error: unknown) => void;
   /** How long one collection of the live metrics serves scrapes (default 1 s). */
@@ -31,12 +29,7 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  const headers = options.headers ?? {};
-  app.use((_request, response, next) => {
-    response.set(headers);
-    next();
-  });
-  app.use(basicAuth(options.users ?? new Map()));
+  if (options.access) app.use(options.access);
 
   app.get("/", (_request, response) => {
     response.type("html").send(landingPage(telemetryPath));
