@@ -5,7 +5,7 @@
  * scrapers. Nothing is measured inside the exporter's process but what it exports.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -177,11 +177,14 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     });
   const get = (pathname: string) => fetchBody(pathname, false);
 
-  const rss = (field: "VmRSS" | "VmHWM") => {
-    const status = readFileSync(`/proc/${String(pid)}/status`, "utf8");
-    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
-    return Number(kb ?? 0) * 1024;
-  };
+  // The exporter serves from one process and scans in a child: the container holds both. Their
+  // peaks added up are an upper bound of their peak together.
+  const rss = (field: "VmRSS" | "VmHWM") =>
+    [pid, ...childPids(pid)].reduce((total, process) => {
+      const status = readFileSync(`/proc/${String(process)}/status`, "utf8");
+      const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
+      return total + Number(kb ?? 0) * 1024;
+    }, 0);
 
   const read = async () => parseExposition(await get("/metrics"));
   const scansDone = (samples: readonly Sample[]) =>
@@ -266,4 +269,18 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       log.end();
     },
   };
+}
+
+/** The processes a process started, from /proc (its threads' children lists). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${String(pid)}/task`).flatMap((task) =>
+      readFileSync(`/proc/${String(pid)}/task/${task}/children`, "utf8")
+        .split(" ")
+        .filter((child) => child.trim() !== "")
+        .map(Number),
+    );
+  } catch {
+    return [];
+  }
 }

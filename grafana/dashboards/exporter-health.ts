@@ -257,14 +257,15 @@ export function exporterHealth(): JsonObject {
       kind: "timeseries",
       title: "Memory",
       description:
-        "Resident memory of the exporter process, and the V8 heaps in use and allocated: the scanner thread's, which holds what scans read and grows with the releases, and the serving thread's. The scanner's heap is capped by --scan.heap-limit.",
+        "Resident memory of the exporter's two processes (their sum is the container's), and the V8 heaps in use and allocated: the scanner's, which holds what scans read and grows with the releases, and the serving process's. The scanner's heap is capped by --scan.heap-limit.",
       unit: "bytes",
       w: 8,
       h: 8,
       targets: [
         ...(
           [
-            ["process_resident_memory_bytes", "resident"],
+            ["process_resident_memory_bytes", "serving resident"],
+            ["helm_drift_exporter_scanner_resident_memory_bytes", "scanner resident"],
             ["helm_drift_exporter_scanner_heap_used_bytes", "scanner heap used"],
             ["helm_drift_exporter_scanner_heap_size_bytes", "scanner heap total"],
             ["nodejs_heap_size_used_bytes", "serving heap used"],

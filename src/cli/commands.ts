@@ -6,7 +6,7 @@ import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { connectScanner } from "../scan/connect.ts";
-import { startScannerThread } from "../scan/scanner-thread.ts";
+import { startScanner } from "../scan/scanner-process.ts";
 import { snapshotNeedsAttention } from "../analysis/attention.ts";
 import { accessFromConfig } from "../server/access.ts";
 import { createApp } from "../server/app.ts";
@@ -24,7 +24,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const store = new SnapshotStore();
   // Read first: a bad file is a configuration error (exit 2) before anything starts.
   const webConfig = config.webConfigFile ? new WebConfigSource(config.webConfigFile, logger) : undefined;
-  const scanner = await startScannerThread({ config, store, metrics, logger });
+  const scanner = await startScanner({ config, store, metrics, logger });
   const bcrypt = new BcryptThread();
   const app = createApp({
     store,

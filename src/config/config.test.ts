@@ -135,7 +135,7 @@ describe("drift settings", () => {
       resolve({}, {}, configFile("drift: {humanManagers: []}")),
     ])
       assert.deepEqual(off.drift.humanManagers, [], "empty: hand-made additions are not looked for");
-    assert.deepEqual(structuredClone(config), config, "plain data: serve hands it to its scanner thread");
+    assert.deepEqual(structuredClone(config), config, "plain data: serve hands it to its scanner process");
   });
 
   it("rejects malformed ignore rules with a clear message", () => {

@@ -64,7 +64,7 @@ export const OPTIONS = [
     fileKey: ["scan", "heapLimit"],
     default: "512Mi",
     description:
-      "V8 heap limit of the scanner thread; V8 lets the heap grow in proportion to it, so it also sets how much garbage piles up between collections",
+      "V8 heap limit of the scanner process; V8 lets the heap grow in proportion to it, so it also sets how much garbage piles up between collections",
     command: "serve",
   },
   {

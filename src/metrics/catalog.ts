@@ -235,19 +235,25 @@ export const SELF_METRICS = {
     name: "helm_drift_exporter_scanner_heap_used_bytes",
     type: "gauge",
     labels: [],
-    help: "V8 heap used by the scanner thread (the nodejs_heap_* metrics describe the serving thread).",
+    help: "V8 heap used by the scanner process (the nodejs_heap_* metrics describe the serving process).",
   },
   scannerRestarts: {
     name: "helm_drift_exporter_scanner_restarts_total",
     type: "counter",
     labels: ["reason"],
-    help: "Times the scanner thread was started again after it failed: out_of_memory (it outgrew --scan.heap-limit) or crashed. The scan it was running counts as an error; the previous results stay served.",
+    help: "Times the scanner process was started again after it failed: out_of_memory (it outgrew --scan.heap-limit) or crashed. The scan it was running counts as an error; the previous results stay served.",
   },
   scannerHeapSize: {
     name: "helm_drift_exporter_scanner_heap_size_bytes",
     type: "gauge",
     labels: [],
-    help: "V8 heap reserved by the scanner thread (the nodejs_heap_* metrics describe the serving thread).",
+    help: "V8 heap reserved by the scanner process (the nodejs_heap_* metrics describe the serving process).",
+  },
+  scannerResident: {
+    name: "helm_drift_exporter_scanner_resident_memory_bytes",
+    type: "gauge",
+    labels: [],
+    help: "Resident memory of the scanner process (process_resident_memory_bytes is the serving process's; a container's memory is their sum).",
   },
 } as const satisfies Record<string, MetricDefinition>;
 

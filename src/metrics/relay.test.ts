@@ -5,7 +5,8 @@ import { parseExposition } from "../testing/metrics-text.ts";
 import { MetricsRecorder } from "./relay.ts";
 import { SelfMetrics, type ScanResult } from "./self-metrics.ts";
 
-const HEAP = /^(# (HELP|TYPE) )?helm_drift_exporter_scanner_heap_/;
+/** Readings of the recording process (heap, resident memory), which only the relayed side has. */
+const HEAP = /^(# (HELP|TYPE) )?helm_drift_exporter_scanner_(heap_|resident_)/;
 
 /** The exposition as a set of lines: the order of series within a metric may differ. */
 async function exposition(metrics: SelfMetrics): Promise<string[]> {

@@ -1,5 +1,5 @@
 /**
- * The scanner thread's side of the self metrics: it counts what happens there (API
+ * The scanner process's side of the self metrics: it counts what happens there (API
  * requests, watches, scans) as deltas and hands them over in batches; the serving thread
  * adds them to its SelfMetrics, the one registry (SelfMetrics.apply).
  */
@@ -20,8 +20,8 @@ export interface MetricsBatch {
   readonly watches: readonly { readonly resource: string; readonly delta: number }[];
   /** Finished scans, in order. */
   readonly scans: readonly ScanResult[];
-  /** The recording thread's V8 heap when the batch was taken. */
-  readonly heap: { readonly used: number; readonly size: number };
+  /** The recording process's V8 heap and resident memory when the batch was taken. */
+  readonly heap: { readonly used: number; readonly size: number; readonly resident: number };
 }
 
 interface RequestDelta {
@@ -67,7 +67,7 @@ export class MetricsRecorder implements RequestObserver {
       requests: [...this.requests.values()],
       watches: [...this.watches].map(([resource, delta]) => ({ resource, delta })),
       scans: this.scans,
-      heap: { used: heap.used_heap_size, size: heap.total_heap_size },
+      heap: { used: heap.used_heap_size, size: heap.total_heap_size, resident: process.memoryUsage.rss() },
     };
     this.requests = new Map();
     this.watches = new Map();

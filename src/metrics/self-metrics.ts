@@ -24,6 +24,7 @@ export class SelfMetrics implements RequestObserver {
   private readonly watches: Gauge;
   private readonly scannerHeapUsed: Gauge;
   private readonly scannerHeapSize: Gauge;
+  private readonly scannerResident: Gauge;
   private readonly scannerRestarts: Counter;
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -62,6 +63,11 @@ export class SelfMetrics implements RequestObserver {
       help: M.scannerHeapSize.help,
       registers,
     });
+    this.scannerResident = new Gauge({
+      name: M.scannerResident.name,
+      help: M.scannerResident.help,
+      registers,
+    });
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client names these gauges *_total, which promtool (rightly) rejects: only counters end in _total.
@@ -93,7 +99,7 @@ export class SelfMetrics implements RequestObserver {
     this.scannerRestarts.inc({ reason });
   }
 
-  /** What the scanner thread recorded (see relay.ts), with the same series as the calls above. */
+  /** What the scanner process recorded (see relay.ts), with the same series as the calls above. */
   apply(batch: MetricsBatch): void {
     for (const request of batch.requests) {
       const labels = { verb: request.verb, resource: request.resource };
@@ -105,5 +111,6 @@ export class SelfMetrics implements RequestObserver {
     for (const result of batch.scans) this.scanFinished(result);
     this.scannerHeapUsed.set(batch.heap.used);
     this.scannerHeapSize.set(batch.heap.size);
+    this.scannerResident.set(batch.heap.resident);
   }
 }

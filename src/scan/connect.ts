@@ -1,4 +1,4 @@
-/** Connects to the cluster and sets up what scans read with, for `scan` and for serve's scanner thread. */
+/** Connects to the cluster and sets up what scans read with, for `scan` and for serve's scanner process. */
 import type { Config } from "../config/config.ts";
 import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../kube/client.ts";

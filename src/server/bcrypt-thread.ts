@@ -15,7 +15,7 @@ export interface CompareReply {
   readonly match: boolean;
 }
 
-/** The bcrypt thread's niceness, as the scanner thread's: both give way to serving. */
+/** The bcrypt thread's niceness, as the scanner process's: both give way to serving. */
 export const BCRYPT_NICENESS = 10;
 
 // From the sources (tests, `npm start`) the worker is a .ts file, from dist a .js one.

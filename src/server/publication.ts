@@ -1,7 +1,7 @@
 /**
  * Everything the HTTP side serves of one scan, rendered, encoded and compressed once per
  * scan, so a scrape or an API call only writes bytes that are ready. Plain data only
- * (Buffers, strings, numbers, a Map): the scanner thread prepares it and transfers it to
+ * (Buffers, strings, numbers, a Map): the scanner process prepares it and sends it to
  * the serving thread.
  */
 import { promisify } from "node:util";

@@ -170,7 +170,7 @@ describe("crafted release records", () => {
         );
       const first = await scans();
       while ((await scans()) < first + 2) await new Promise((resolve) => setTimeout(resolve, 500));
-      assert.doesNotMatch(server.logs(), /scanner thread failed|out of memory/i);
+      assert.doesNotMatch(server.logs(), /scanner process failed|out of memory/i);
     } finally {
       assert.equal(await server.stop(), 0, "exited cleanly, not aborted");
     }

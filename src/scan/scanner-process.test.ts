@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,10 +12,10 @@ import { createLogger } from "../log/logger.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { SnapshotStore } from "../server/store.ts";
 import { parseExposition } from "../testing/metrics-text.ts";
-import { SCANNER_NICENESS, startScannerThread, type ScannerThread } from "./scanner-thread.ts";
+import { SCANNER_NICENESS, startScanner, type Scanner } from "./scanner-process.ts";
 
 function kubeconfig(server: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-scanner-thread-")), "kubeconfig");
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "hde-scanner-")), "kubeconfig");
   writeFileSync(
     file,
     JSON.stringify({
@@ -90,10 +90,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   assert.fail(`gave up waiting for ${what}`);
 }
 
-describe("scanner thread", () => {
+describe("scanner process", () => {
   it("fails to start, with the reason, when it cannot connect", async () => {
     await assert.rejects(
-      startScannerThread(options({ kubeconfig: "/nonexistent/kubeconfig" })),
+      startScanner(options({ kubeconfig: "/nonexistent/kubeconfig" })),
       /\/nonexistent\/kubeconfig/,
     );
   });
@@ -110,9 +110,9 @@ describe("scanner thread", () => {
       parseExposition(await started.metrics.registry.metrics()).find(
         (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
       )?.value;
-    let thread: ScannerThread | undefined;
+    let thread: Scanner | undefined;
     try {
-      thread = await startScannerThread(started);
+      thread = await startScanner(started);
       const first = await until("a first scan's results", () => Promise.resolve(started.store.current));
 
       api.answer("huge");
@@ -141,11 +141,11 @@ describe("scanner thread", () => {
     });
     api.listen(0, "127.0.0.1");
     await once(api, "listening");
-    let thread: ScannerThread | undefined;
+    let thread: Scanner | undefined;
     try {
       const { port } = api.address() as AddressInfo;
       const started = options({ kubeconfig: kubeconfig(`http://127.0.0.1:${String(port)}`) });
-      thread = await startScannerThread(started);
+      thread = await startScanner(started);
       const sample = async (name: string) =>
         parseExposition(await started.metrics.registry.metrics()).filter((s) => s.name === name);
       await until("a scan to be counted", async () =>
@@ -168,15 +168,15 @@ describe("scanner thread", () => {
       );
       assert.ok((await sample("helm_drift_exporter_scanner_heap_used_bytes"))[0]?.value);
       if (process.platform === "linux") {
-        // Field 19 of a task's stat is its niceness; the command name (field 2) may hold spaces.
-        const niceness = (task: string) =>
-          Number(readFileSync(`/proc/self/task/${task}/stat`, "utf8").split(") ")[1]?.split(" ")[16]);
-        const tasks = readdirSync("/proc/self/task");
-        assert.equal(niceness(String(process.pid)), 0, "the serving thread keeps its priority");
-        assert.ok(
-          tasks.some((task) => niceness(task) === SCANNER_NICENESS),
-          "the scanner thread gives way to it",
-        );
+        // Field 19 of a process's stat is its niceness; the command name (field 2) may hold spaces.
+        const niceness = (pid: number) =>
+          Number(
+            readFileSync(`/proc/${String(pid)}/stat`, "utf8")
+              .split(") ")[1]
+              ?.split(" ")[16],
+          );
+        assert.equal(niceness(process.pid), 0, "the serving process keeps its priority");
+        assert.equal(niceness(thread.pid ?? 0), SCANNER_NICENESS, "the scanner process gives way to it");
       }
     } finally {
       await thread?.stop();
