@@ -102,6 +102,8 @@ const METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.
 export class KubeClient {
   private readonly auth: Auth;
   private readonly server: URL;
+  /** The server's path, without a trailing slash: a gateway's prefix (https://host/k8s/clusters/c-1). */
+  private readonly serverPath: string;
   private readonly agent: http.Agent;
   /** Watches hold their connection open: their own agent, so they never starve requests of sockets. */
   private readonly watchAgent: http.Agent;
@@ -111,9 +113,9 @@ export class KubeClient {
   constructor(auth: Auth, observer?: RequestObserver, timeoutMs = 30_000) {
     this.auth = auth;
     this.server = new URL(auth.server);
-    const Agent = this.server.protocol === "https:" ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 16 });
-    this.watchAgent = new Agent({ keepAlive: false });
+    this.serverPath = this.server.pathname.replace(/\/$/, "");
+    this.agent = newAgent(this.server, auth.proxy, { keepAlive: true, maxSockets: 16 });
+    this.watchAgent = newAgent(this.server, auth.proxy, { keepAlive: false });
     this.observer = observer;
     this.timeoutMs = timeoutMs;
   }
@@ -124,6 +126,11 @@ export class KubeClient {
 
   get serverUrl(): string {
     return this.server.toString();
+  }
+
+  /** Who applies the credentials, and why client-node if it does (for the log). */
+  get authReader(): Pick<Auth, "reader" | "delegated" | "proxy"> {
+    return { reader: this.auth.reader, delegated: this.auth.delegated, proxy: this.auth.proxy };
   }
 
   /** GET one object or discovery document. */
@@ -252,7 +259,7 @@ export class KubeClient {
   }
 
   private url(path: string, query: Record<string, string>): URL {
-    const url = new URL(path, this.server);
+    const url = new URL(this.serverPath + path, this.server);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
     return url;
   }
@@ -272,8 +279,9 @@ export class KubeClient {
     };
     await this.auth.apply(options);
     // client-node's applyToHTTPSOptions replaces the agent with its own TLS agent; keep ours for
-    // connection reuse, with the TLS material it put on the options.
-    options.agent = agent;
+    // connection reuse (and the proxy), with the TLS material it put on the options. A SOCKS
+    // proxy's agent is the exception: only client-node can reach the server through it.
+    if (!this.auth.ownsAgent) options.agent = agent;
     return options;
   }
 
@@ -301,6 +309,16 @@ export class KubeClient {
       this.observer?.observe({ verb, resource, ok, bytes, seconds: (performance.now() - started) / 1000 });
     }
   }
+}
+
+/** The client's agent: through the proxy auth chose (Node's built-in proxy support), else direct. */
+function newAgent(server: URL, proxy: URL | undefined, options: http.AgentOptions): http.Agent {
+  // An explicit proxyEnv, even empty: the choice is client-go's (./proxy.ts), never Node's own
+  // reading of the environment, whose NO_PROXY rules differ.
+  const proxyEnv = proxy ? { HTTPS_PROXY: proxy.toString(), HTTP_PROXY: proxy.toString() } : {};
+  return server.protocol === "https:"
+    ? new https.Agent({ ...options, proxyEnv })
+    : new http.Agent({ ...options, proxyEnv });
 }
 
 function send(
