@@ -2,20 +2,36 @@
  * The exporter's only door to the cluster: authentication from ./auth.ts (kubeconfig,
  * in-cluster, and through @kubernetes/client-node exec plugins), with a small HTTPS client of
  * its own so every request is counted by verb and resource, lists can be metadata-only,
- * and responses are never kept longer than the caller needs.
+ * and responses are never kept longer than the caller needs. Reads that meet throttling
+ * (429), a server error or a dropped connection are retried as ./retry.ts says; every
+ * attempt is observed, so metrics count the requests the server really saw.
  */
 import http from "node:http";
 import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
 import { loadAuth, type Auth, type ConnectionOptions } from "./auth.ts";
+import { DEFAULT_RETRY_POLICY, retryDelayMs, wait, type AttemptOutcome, type RetryPolicy } from "./retry.ts";
 
 export type { ConnectionOptions } from "./auth.ts";
 
 export type Verb = "get" | "list" | "watch";
 
+export interface ObservedRequest {
+  readonly verb: Verb;
+  readonly resource: string;
+  readonly ok: boolean;
+  /** The HTTP status, 0 when there was none (connection refused or reset, timeout, abort). */
+  readonly code: number;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
 export interface RequestObserver {
-  /** One request, when it ends (a watch ends when the server closes it or it is stopped). */
-  observe(request: { verb: Verb; resource: string; ok: boolean; bytes: number; seconds: number }): void;
+  /**
+   * One request, when it ends (a watch ends when the server closes it or it is stopped).
+   * Each attempt of a retried read is a request of its own.
+   */
+  observe(request: ObservedRequest): void;
   /** Bytes of a watch stream as they arrive, so traffic is seen while the watch is still open. */
   received?(verb: Verb, resource: string, bytes: number): void;
   /** A watch opened (+1) or ended (-1). */
@@ -25,10 +41,13 @@ export interface RequestObserver {
 export class KubeApiError extends Error {
   readonly status: number;
   readonly reason: string;
-  constructor(status: number, reason: string, message: string) {
+  /** The answer's Retry-After (seconds), from its header or its Status details. */
+  readonly retryAfter: string | undefined;
+  constructor(status: number, reason: string, message: string, retryAfter?: string) {
     super(message);
     this.status = status;
     this.reason = reason;
+    this.retryAfter = retryAfter;
   }
   get isForbidden(): boolean {
     return this.status === 403;
@@ -40,6 +59,19 @@ export class KubeApiError extends Error {
   get isGone(): boolean {
     return this.status === 410;
   }
+}
+
+/** A failed read or watch as ./retry.ts judges it: a status with its Retry-After, or a transport error. */
+export function failureOutcome(error: unknown): AttemptOutcome {
+  return error instanceof KubeApiError ? { status: error.status, retryAfter: error.retryAfter } : { error };
+}
+
+/**
+ * No answer in time: a request that heard nothing for the request timeout, or a watch that
+ * heard nothing (no event, no bookmark, no byte) for its idle timeout. Never retried.
+ */
+export class KubeTimeoutError extends Error {
+  readonly code = "ETIMEDOUT";
 }
 
 export interface ListOptions {
@@ -61,6 +93,13 @@ export interface WatchOptions {
   readonly resourceVersion: string;
   /** The server ends the watch after this long; the caller watches again from the last version seen. */
   readonly timeoutSeconds: number;
+  /**
+   * Nothing heard from the server (no event, bookmark or byte) for this long: the connection
+   * is dead, and the watch fails with a KubeTimeoutError. Default: timeoutSeconds plus 30 s.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Called whenever the server is heard from: the watch opened, or bytes arrived. */
+  readonly onHeard?: () => void;
   readonly signal?: AbortSignal;
 }
 
@@ -99,6 +138,15 @@ const METADATA_LIST_ACCEPT =
   "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 const METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
+export interface ClientOptions {
+  /** A request that hears nothing for this long fails (connecting included). Default 30 s. */
+  readonly timeoutMs?: number;
+  readonly retry?: RetryPolicy;
+}
+
+/** A black-holed request fails after this long without a byte, instead of waiting on TCP. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 export class KubeClient {
   private readonly auth: Auth;
   private readonly server: URL;
@@ -109,19 +157,23 @@ export class KubeClient {
   private readonly watchAgent: http.Agent;
   private readonly observer: RequestObserver | undefined;
   private readonly timeoutMs: number;
+  readonly retryPolicy: RetryPolicy;
 
-  constructor(auth: Auth, observer?: RequestObserver, timeoutMs = 30_000) {
+  constructor(auth: Auth, observer?: RequestObserver, options: ClientOptions = {}) {
     this.auth = auth;
     this.server = new URL(auth.server);
     this.serverPath = this.server.pathname.replace(/\/$/, "");
     this.agent = newAgent(this.server, auth.proxy, { keepAlive: true, maxSockets: 16 });
     this.watchAgent = newAgent(this.server, auth.proxy, { keepAlive: false });
     this.observer = observer;
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
   }
 
   static async connect(options: ConnectionOptions, observer?: RequestObserver): Promise<KubeClient> {
-    return new KubeClient(await loadAuth(options), observer, options.requestTimeoutMs);
+    return new KubeClient(await loadAuth(options), observer, {
+      ...(options.requestTimeoutMs !== undefined && { timeoutMs: options.requestTimeoutMs }),
+    });
   }
 
   get serverUrl(): string {
@@ -191,8 +243,10 @@ export class KubeClient {
 
   /**
    * WATCH a collection from a resourceVersion, calling `onEvent` for each event, until the
-   * server ends the stream (its timeout) or `signal` aborts. An ERROR event (such as 410
-   * Gone, the version being too old) is thrown as a KubeApiError.
+   * server ends the stream (its timeout) or `signal` aborts. One attempt: the caller's watch
+   * loop decides whether to watch again (./retry.ts says after how long). A non-2xx answer,
+   * or an ERROR event (such as 410 Gone, the version being too old), is thrown as a
+   * KubeApiError; silence past `idleTimeoutMs` as a KubeTimeoutError.
    */
   async watch(
     path: string,
@@ -212,34 +266,47 @@ export class KubeClient {
     const requestOptions = await this.requestOptions(
       options.metadataOnly ? METADATA_WATCH_ACCEPT : "application/json",
       options.signal,
-      // The stream is quiet between events: only the server's own timeout (plus slack) ends it.
-      (options.timeoutSeconds + 30) * 1000,
+      // The stream is quiet between events; the apiserver's bookmarks (about one a minute)
+      // are what tell a quiet watch from a dead connection.
+      options.idleTimeoutMs ?? (options.timeoutSeconds + 30) * 1000,
       this.watchAgent,
     );
     const started = performance.now();
+    let code = 0;
     let ok = false;
     this.observer?.watching?.(resource, 1);
     try {
-      await stream(
-        url,
-        requestOptions,
-        (chunk) => {
+      await stream(url, requestOptions, {
+        onResponse: (status) => {
+          code = status;
+          options.onHeard?.();
+        },
+        onChunk: (chunk) => {
+          options.onHeard?.();
           this.observer?.received?.("watch", resource, chunk.length);
         },
-        (status, body) => apiError(status, body.toString("utf8"), "watch", url.pathname),
-        (line) => {
+        toError: (status, body, retryAfter) =>
+          apiError(status, body.toString("utf8"), "watch", url.pathname, retryAfter),
+        onLine: (line) => {
           const event = JSON.parse(line) as { type: string; object: KubeObject };
           if (event.type === "ERROR") {
-            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            const status = event.object as unknown as {
+              code?: number;
+              reason?: string;
+              message?: string;
+              details?: { retryAfterSeconds?: number };
+            };
+            const retryAfter = status.details?.retryAfterSeconds;
             throw new KubeApiError(
               status.code ?? 500,
               status.reason ?? "",
               `watch ${url.pathname}: ${String(status.code ?? "")} ${status.reason ?? ""}: ${status.message ?? ""}`,
+              retryAfter === undefined ? undefined : String(retryAfter),
             );
           }
           onEvent(event as WatchEvent);
         },
-      );
+      });
       ok = true;
     } finally {
       this.observer?.watching?.(resource, -1);
@@ -247,6 +314,7 @@ export class KubeClient {
         verb: "watch",
         resource,
         ok,
+        code,
         bytes: 0, // already reported as received
         seconds: (performance.now() - started) / 1000,
       });
@@ -285,6 +353,7 @@ export class KubeClient {
     return options;
   }
 
+  /** One GET, tried again after throttling, server errors and dropped connections. */
   private async request<T>(
     verb: Verb,
     resource: string,
@@ -294,19 +363,57 @@ export class KubeClient {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const url = this.url(path, query);
+    for (let retry = 1; ; retry++) {
+      let outcome: AttemptOutcome;
+      try {
+        const response = await this.attempt(verb, resource, url, accept, signal);
+        if (response.status >= 200 && response.status < 300) return JSON.parse(response.text) as T;
+        outcome = { status: response.status, retryAfter: response.retryAfter };
+        const error = apiError(response.status, response.text, verb, url.pathname, response.retryAfter);
+        if (!(await this.backOff(retry, outcome, signal))) throw error;
+      } catch (error) {
+        if (error instanceof KubeApiError || signal?.aborted) throw error;
+        outcome = { error };
+        if (!(await this.backOff(retry, outcome, signal))) throw error;
+      }
+    }
+  }
+
+  /** Waits before retry number `retry` and says true, or says false when the read must not be retried. */
+  private async backOff(
+    retry: number,
+    outcome: AttemptOutcome,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const delay = retryDelayMs(this.retryPolicy, retry, outcome);
+    if (delay === undefined) return false;
+    await wait(delay, signal);
+    return true;
+  }
+
+  /** One attempt, observed whatever its end. */
+  private async attempt(
+    verb: Verb,
+    resource: string,
+    url: URL,
+    accept: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
     const options = await this.requestOptions(accept ?? "application/json", signal, this.timeoutMs);
     const started = performance.now();
-    let bytes = 0;
-    let ok = false;
+    let response: Response | undefined;
     try {
-      const response = await send(url, options);
-      bytes = response.bytes;
-      if (response.status < 200 || response.status >= 300)
-        throw apiError(response.status, response.text, verb, url.pathname);
-      ok = true;
-      return JSON.parse(response.text) as T;
+      response = await send(url, options);
+      return response;
     } finally {
-      this.observer?.observe({ verb, resource, ok, bytes, seconds: (performance.now() - started) / 1000 });
+      this.observer?.observe({
+        verb,
+        resource,
+        ok: response !== undefined && response.status >= 200 && response.status < 300,
+        code: response?.status ?? 0,
+        bytes: response?.bytes ?? 0,
+        seconds: (performance.now() - started) / 1000,
+      });
     }
   }
 }
@@ -321,10 +428,17 @@ function newAgent(server: URL, proxy: URL | undefined, options: http.AgentOption
     : new http.Agent({ ...options, proxyEnv });
 }
 
-function send(
-  url: URL,
-  options: https.RequestOptions,
-): Promise<{ status: number; text: string; bytes: number }> {
+interface Response {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  readonly text: string;
+  readonly bytes: number;
+}
+
+const timedOut = (what: string, ms: number) =>
+  new KubeTimeoutError(`${what} timed out: nothing heard for ${String(Math.round(ms / 1000))}s`);
+
+function send(url: URL, options: https.RequestOptions): Promise<Response> {
   const transport = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const request = transport.request(url, options, (response) => {
@@ -338,31 +452,34 @@ function send(
         text += decoder.write(chunk);
       });
       response.on("end", () => {
-        resolve({ status: response.statusCode ?? 0, text: text + decoder.end(), bytes });
+        const retryAfter = response.headers["retry-after"];
+        resolve({ status: response.statusCode ?? 0, retryAfter, text: text + decoder.end(), bytes });
       });
       response.on("error", reject);
     });
-    request.on("timeout", () => request.destroy(new Error(`request to ${url.pathname} timed out`)));
+    request.on("timeout", () => request.destroy(timedOut(`GET ${url.pathname}`, Number(options.timeout))));
     request.on("error", reject);
     request.end();
   });
 }
 
-/**
- * Streams a newline-delimited JSON response: each complete line goes to `onLine`. A non-2xx
- * answer is read whole and rejected with `toError`; an error thrown by `onLine` ends the stream.
- */
-function stream(
-  url: URL,
-  options: https.RequestOptions,
-  onChunk: (chunk: Buffer) => void,
-  toError: (status: number, body: Buffer) => Error,
-  onLine: (line: string) => void,
-): Promise<void> {
+interface StreamHandlers {
+  /** The status line arrived. */
+  readonly onResponse: (status: number) => void;
+  readonly onChunk: (chunk: Buffer) => void;
+  /** A non-2xx answer, read whole, becomes this error. */
+  readonly toError: (status: number, body: Buffer, retryAfter: string | undefined) => Error;
+  /** Each complete line of a 2xx answer; an error it throws ends the stream. */
+  readonly onLine: (line: string) => void;
+}
+
+/** Streams a newline-delimited JSON response. */
+function stream(url: URL, options: https.RequestOptions, handlers: StreamHandlers): Promise<void> {
   const transport = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const request = transport.request(url, options, (response) => {
       const status = response.statusCode ?? 0;
+      handlers.onResponse(status);
       const chunks: Buffer[] = [];
       // A chunk can end inside a multi-byte character: the decoder holds it for the next one.
       const decoder = new StringDecoder("utf8");
@@ -372,7 +489,7 @@ function stream(
         reject(error instanceof Error ? error : new Error(String(error)));
       };
       response.on("data", (chunk: Buffer) => {
-        onChunk(chunk);
+        handlers.onChunk(chunk);
         if (status < 200 || status >= 300) {
           chunks.push(chunk);
           return;
@@ -384,7 +501,7 @@ function stream(
           pending = pending.slice(newline + 1);
           if (line.trim() !== "") {
             try {
-              onLine(line);
+              handlers.onLine(line);
             } catch (error) {
               fail(error);
               return;
@@ -394,18 +511,19 @@ function stream(
         }
       });
       response.on("end", () => {
-        if (status < 200 || status >= 300) reject(toError(status, Buffer.concat(chunks)));
+        if (status < 200 || status >= 300)
+          reject(handlers.toError(status, Buffer.concat(chunks), response.headers["retry-after"]));
         else resolve();
       });
       response.on("error", reject);
     });
-    request.on("timeout", () => request.destroy(new Error(`watch ${url.pathname} timed out`)));
+    request.on("timeout", () => request.destroy(timedOut(`watch ${url.pathname}`, Number(options.timeout))));
     request.on("error", reject);
     request.end();
   });
 }
 
-function apiError(status: number, body: string, verb: Verb, path: string): KubeApiError {
+function apiError(status: number, body: string, verb: Verb, path: string, retryAfter?: string): KubeApiError {
   let reason = "";
   let message = "";
   try {
@@ -415,5 +533,10 @@ function apiError(status: number, body: string, verb: Verb, path: string): KubeA
   } catch {
     message = body.slice(0, 200);
   }
-  return new KubeApiError(status, reason, `${verb} ${path}: ${String(status)} ${reason}: ${message}`.trim());
+  return new KubeApiError(
+    status,
+    reason,
+    `${verb} ${path}: ${String(status)} ${reason}: ${message}`.trim(),
+    retryAfter,
+  );
 }
