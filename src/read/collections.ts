@@ -6,16 +6,22 @@
  *
  * Each collection keeps only what its reader asks for (`keep`), so memory holds the
  * few fields an analysis uses, not whole objects. A watch that fails (RBAC revoked,
- * connection lost, version too old) leaves its collection stale: the next scan lists it
- * again and, if that fails too, reports the error, never the old contents as current.
+ * version too old, retries exhausted) or goes silent (a black-holed connection: no event,
+ * no bookmark, no byte for `staleAfterMs`) leaves its collection unsynced: the next read
+ * lists it again and, if that fails too, reports the error, never the old contents as
+ * current. A watch the server ends, or whose connection drops, is resumed from the last
+ * resourceVersion seen, with backoff.
  */
 import {
+  failureOutcome,
   KubeApiError,
+  KubeTimeoutError,
   objectVersion,
   type KubeClient,
   type KubeObject,
   type WatchEvent,
 } from "../kube/client.ts";
+import { retryDelayMs, wait } from "../kube/retry.ts";
 import type { Logger } from "../log/logger.ts";
 
 export interface CollectionSpec<T> {
@@ -40,10 +46,37 @@ export interface CollectionsOptions {
   readonly watch: boolean;
   /** The server ends each watch after about this long; it is then resumed from where it ended. */
   readonly watchTimeoutSeconds?: number;
+  /**
+   * A watched collection not heard from for longer is not trusted: its watch is dead and the
+   * next read lists it again. See DEFAULT_STALE_AFTER_MS.
+   */
+  readonly staleAfterMs?: number;
   readonly logger?: Logger;
 }
 
 const DEFAULT_WATCH_TIMEOUT_SECONDS = 300;
+/**
+ * 90 s. The apiserver's watch cache sends every watcher that asked for bookmarks one about
+ * every minute (k8s.io/apiserver pkg/storage/cacher: defaultBookmarkFrequency, on a ~1 s
+ * jittered timer), and one 2 s before the watch's own timeout, so a live watch is never silent
+ * for much over 60 s. 30 s of slack for a busy apiserver, and still under the default scan
+ * interval (2 minutes): a black hole is found by the first scan that starts 90 s after the
+ * server was last heard, and that scan's list then fails in the request timeout (30 s).
+ * A watch served without the cache (--watch-cache=false, some aggregated APIs) may get no
+ * bookmarks: it is relisted after 90 s of quiet, which costs a list, never correctness.
+ */
+export const DEFAULT_STALE_AFTER_MS = 90_000;
+
+/** What a scan needs to know about a collection before it trusts it. */
+export interface CollectionState {
+  readonly key: string;
+  readonly resource: string;
+  readonly path: string;
+  /** Listed, watched, and heard from within staleAfterMs: the copy is current. */
+  readonly synced: boolean;
+  /** When the server was last heard from (a list answered, a watch opened, an event, a bookmark, a byte); Date.now() ms. */
+  readonly lastHeardAt: number | undefined;
+}
 
 export function specKey(spec: CollectionSpec<unknown>): string {
   const query = new URLSearchParams();
@@ -64,7 +97,9 @@ export class WatchedCollection<T> {
   private readonly options: CollectionsOptions;
   private items = new Map<string, T>();
   private resourceVersion = "";
+  /** Listed, and the watch since has not failed. Trusted only while lastHeardAt is recent too. */
   private synced = false;
+  private lastHeardAt: number | undefined;
   private syncing: Promise<void> | undefined;
   private watchAbort: AbortController | undefined;
   private stopped = false;
@@ -81,12 +116,36 @@ export class WatchedCollection<T> {
     return this.lists;
   }
 
+  get state(): CollectionState {
+    return {
+      key: specKey(this.spec),
+      resource: this.spec.resource,
+      path: this.spec.path,
+      synced: this.trusted(Date.now()),
+      lastHeardAt: this.lastHeardAt,
+    };
+  }
+
+  private get staleAfterMs(): number {
+    return this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  }
+
+  /** The watched copy can stand for the cluster: the watch has not failed and was heard from recently. */
+  private trusted(now: number): boolean {
+    return (
+      this.options.watch &&
+      this.synced &&
+      this.lastHeardAt !== undefined &&
+      now - this.lastHeardAt <= this.staleAfterMs
+    );
+  }
+
   /**
-   * The collection as it is now: the watched copy while its watch runs, else a list made
-   * now. Throws when the list fails (forbidden, not served, API error).
+   * The collection as it is now: the watched copy while its watch is alive, else a list made
+   * now. Throws when the list fails (forbidden, not served, API error, timeout).
    */
   async current(signal?: AbortSignal): Promise<ReadonlyMap<string, T>> {
-    if (!this.synced || !this.options.watch) {
+    if (!this.trusted(Date.now())) {
       this.syncing ??= this.sync(signal).finally(() => {
         this.syncing = undefined;
       });
@@ -105,6 +164,7 @@ export class WatchedCollection<T> {
 
   private async sync(signal: AbortSignal | undefined): Promise<void> {
     this.watchAbort?.abort();
+    this.synced = false;
     this.lists++;
     const kept = new Map<string, T>();
     const resourceVersion = await this.client.listPages(
@@ -126,6 +186,7 @@ export class WatchedCollection<T> {
     );
     this.items = kept;
     this.resourceVersion = resourceVersion;
+    this.heard();
     if (!this.options.watch || this.stopped) return;
     this.synced = true;
     this.watchAbort = new AbortController();
@@ -140,10 +201,23 @@ export class WatchedCollection<T> {
     };
   }
 
-  /** Watches until stopped or until the watch fails; a failure leaves the collection to be listed again. */
+  private heard(): void {
+    this.lastHeardAt = Date.now();
+  }
+
+  /**
+   * Watches until stopped. The server ending a watch (its timeout) resumes it at once; a
+   * dropped connection, throttling or a server error resumes it after a backoff, as many
+   * times as the client's retry policy allows in a row. Anything else (410 Gone, 403,
+   * silence, retries exhausted) ends the loop and leaves the collection to be listed again.
+   */
   private async watchLoop(signal: AbortSignal): Promise<void> {
     const timeout = this.options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS;
+    let retry = 0;
     while (!signal.aborted) {
+      const started = performance.now();
+      let events = 0;
+      let failure: unknown;
       try {
         await this.client.watch(
           this.spec.path,
@@ -153,25 +227,64 @@ export class WatchedCollection<T> {
             resourceVersion: this.resourceVersion,
             // Jittered, so the watches of many kinds do not all end and resume together.
             timeoutSeconds: Math.round(timeout * (0.9 + Math.random() * 0.2)),
+            idleTimeoutMs: this.staleAfterMs,
+            onHeard: () => {
+              this.heard();
+            },
             signal,
           },
           (event) => {
+            events++;
+            retry = 0;
             this.apply(event);
           },
         );
+        // client-go's reflector: a watch closed within a second with nothing in it is a failure
+        // (a proxy closing streams), or the loop would reopen it as fast as it can.
+        if (events > 0 || performance.now() - started >= 1000) {
+          retry = 0;
+          continue;
+        }
+        // Retried as the dropped connection it amounts to.
+        failure = Object.assign(new Error("very short watch: closed within a second with no event"), {
+          code: "ECONNRESET",
+        });
       } catch (error) {
-        if (this.stopped || signal !== this.watchAbort?.signal) return; // stopped, or replaced by a new list
-        this.synced = false;
-        this.options.logger?.warn(
-          {
-            collection: specKey(this.spec),
-            err: error instanceof Error ? error.message : String(error),
-            gone: error instanceof KubeApiError && error.isGone,
-          },
-          "watch ended with an error; the next scan lists the collection again",
-        );
-        return;
+        failure = error;
       }
+      if (this.stopped || signal !== this.watchAbort?.signal) return; // stopped, or replaced by a new list
+      if (!(await this.backOff(++retry, failure, signal))) return;
+    }
+  }
+
+  /**
+   * Waits before resuming a failed watch and says true; says false, leaving the collection
+   * unsynced, when the failure is not one to retry or the retries are spent.
+   */
+  private async backOff(retry: number, failure: unknown, signal: AbortSignal): Promise<boolean> {
+    const delay = retryDelayMs(this.client.retryPolicy, retry, failureOutcome(failure));
+    if (delay === undefined) {
+      this.synced = false;
+      this.options.logger?.warn(
+        {
+          collection: specKey(this.spec),
+          err: errorText(failure),
+          gone: failure instanceof KubeApiError && failure.isGone,
+          silent: failure instanceof KubeTimeoutError,
+        },
+        "watch ended with an error; the next scan lists the collection again",
+      );
+      return false;
+    }
+    this.options.logger?.debug(
+      { collection: specKey(this.spec), err: errorText(failure), retry, delayMs: Math.round(delay) },
+      "watch failed; resuming it from the last version seen",
+    );
+    try {
+      await wait(delay, signal);
+      return true;
+    } catch {
+      return false; // stopped, or replaced by a new list, while waiting
     }
   }
 
@@ -185,6 +298,8 @@ export class WatchedCollection<T> {
     else this.items.set(key, value);
   }
 }
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * All collections of the process, by spec. A collection no scan asked for in the last
@@ -265,6 +380,11 @@ export class Collections {
       this.byKey.delete(key);
     }
     this.used = new Set();
+  }
+
+  /** Each collection's freshness, for the scanner to say how current what it reports is. */
+  get states(): CollectionState[] {
+    return [...this.byKey.values()].map((collection) => collection.state);
   }
 
   /** Lists made so far, over all collections (the bench and tests check watches hold). */
