@@ -155,6 +155,21 @@ interface ParityCase {
   readonly execRuns?: boolean;
 }
 
+const execPlugin = {
+  apiVersion: "client.authentication.k8s.io/v1",
+  command: "./plugin.sh",
+  interactiveMode: "Never",
+};
+
+/** The headers client-go sends for `impersonation`, besides Authorization. */
+const impersonationHeaders = {
+  "Impersonate-User": "jane",
+  "Impersonate-Uid": "uid-1",
+  "Impersonate-Group": ["devs", "ops"],
+  "Impersonate-Extra-scopes": ["view", "edit"],
+  "Impersonate-Extra-example.com%2Fteam%20name": ["a"],
+};
+
 const impersonation = {
   as: "jane",
   "as-uid": "uid-1",
@@ -213,26 +228,13 @@ const parityCases: readonly ParityCase[] = [
     name: "impersonation with uid, groups and extra",
     user: { token: "abc", ...impersonation },
     reader: "kubeconfig",
-    expected: {
-      headers: {
-        Authorization: "Bearer abc",
-        "Impersonate-User": "jane",
-        "Impersonate-Uid": "uid-1",
-        "Impersonate-Group": ["devs", "ops"],
-        "Impersonate-Extra-scopes": ["view", "edit"],
-        "Impersonate-Extra-example.com%2Fteam%20name": ["a"],
-      },
-    },
+    expected: { headers: { Authorization: "Bearer abc", ...impersonationHeaders } },
     clientNodeDiffers: ["headers"], // client-node sends Impersonate-User only
   },
   {
     name: "an exec plugin (relative to the kubeconfig), through client-node",
     user: {
-      exec: {
-        apiVersion: "client.authentication.k8s.io/v1",
-        command: "./plugin.sh",
-        interactiveMode: "Never",
-      },
+      exec: execPlugin,
     },
     reader: "client-node",
     expected: { headers: { Authorization: "Bearer token-from-exec" } },
@@ -241,35 +243,18 @@ const parityCases: readonly ParityCase[] = [
   {
     name: "an exec plugin with impersonation groups: client-node's token, every Impersonate header",
     user: {
-      exec: {
-        apiVersion: "client.authentication.k8s.io/v1",
-        command: "./plugin.sh",
-        interactiveMode: "Never",
-      },
+      exec: execPlugin,
       ...impersonation,
     },
     reader: "client-node",
-    expected: {
-      headers: {
-        Authorization: "Bearer token-from-exec",
-        "Impersonate-User": "jane",
-        "Impersonate-Uid": "uid-1",
-        "Impersonate-Group": ["devs", "ops"],
-        "Impersonate-Extra-scopes": ["view", "edit"],
-        "Impersonate-Extra-example.com%2Fteam%20name": ["a"],
-      },
-    },
+    expected: { headers: { Authorization: "Bearer token-from-exec", ...impersonationHeaders } },
     execRuns: true,
   },
   {
     name: "a token beside an exec plugin: client-go's exec steps aside, the plugin never runs",
     user: {
       token: "abc",
-      exec: {
-        apiVersion: "client.authentication.k8s.io/v1",
-        command: "./plugin.sh",
-        interactiveMode: "Never",
-      },
+      exec: execPlugin,
     },
     reader: "kubeconfig",
     expected: { headers: { Authorization: "Bearer abc" } },

@@ -109,18 +109,16 @@ function serverUrl(selection: KubeconfigSelection): Server {
   return { url, text: withScheme.replace(/[?#][^]*$/, "").replace(/\/$/, "") };
 }
 
-const CREDENTIAL_KEYS = [
+/** Credentials an exec plugin steps aside for. */
+const STATIC_CREDENTIAL_KEYS = [
   "token",
   "tokenFile",
   "username",
   "password",
   "client-certificate",
   "client-certificate-data",
-  "client-key",
-  "client-key-data",
-  "exec",
-  "auth-provider",
 ];
+const CREDENTIAL_KEYS = [...STATIC_CREDENTIAL_KEYS, "client-key", "client-key-data", "exec", "auth-provider"];
 
 /**
  * The user's keys as client-go uses them: credentials only for a TLS server (none go over
@@ -131,14 +129,7 @@ function credentialsInUse(user: Entry, server: URL): Entry {
   const drop = (keys: readonly string[]) =>
     Object.fromEntries(Object.entries(user).filter(([key]) => !keys.includes(key)));
   if (server.protocol !== "https:") return drop(CREDENTIAL_KEYS);
-  const hasOther = [
-    "token",
-    "tokenFile",
-    "username",
-    "password",
-    "client-certificate",
-    "client-certificate-data",
-  ].some((key) => text(user, key) !== undefined);
+  const hasOther = STATIC_CREDENTIAL_KEYS.some((key) => text(user, key) !== undefined);
   return hasOther && user.exec !== undefined ? drop(["exec"]) : user;
 }
 
