@@ -12,7 +12,12 @@ import {
 } from "../../test/support/stub-http.ts";
 import { KubeClient, type KubeObject } from "../kube/client.ts";
 import type { RetryPolicy } from "../kube/retry.ts";
-import { Collections, type CollectionSpec, type CollectionsOptions } from "./collections.ts";
+import {
+  Collections,
+  DEFAULT_STALE_AFTER_MS,
+  type CollectionSpec,
+  type CollectionsOptions,
+} from "./collections.ts";
 
 const FAST_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 20, maxDelayMs: 100, maxRetryAfterMs: 32_000 };
 const PATH = "/api/v1/namespaces/ns/configmaps";
@@ -234,6 +239,35 @@ describe("Collections: a dead watch is not trusted", () => {
     } finally {
       for (const timer of timers) clearInterval(timer);
     }
+  });
+
+  it("a quiet watch the server ends and resumes, with no bookmark at all, stays trusted", async () => {
+    const { collections, lists, watches } = await fixture(
+      (_request, response) => {
+        openWatch(response);
+        setTimeout(() => response.end(), 1100); // the watch's timeoutSeconds; no bookmark before
+      },
+      { staleAfterMs: 1500 },
+    );
+    await collections.read(SPEC);
+    await eventually(() => watches().length >= 4, "three watches ended and were resumed");
+    assert.equal(collections.states[0]?.synced, true);
+    await collections.read(SPEC);
+    assert.equal(lists().length, 1, "never listed again");
+  });
+
+  it("asks the server to end each watch well within the bound, so a live one is always heard in time", async () => {
+    const { collections, watches } = await fixture((_request, response) => {
+      openWatch(response);
+    });
+    await collections.read(SPEC);
+    await eventually(() => watches().length === 1, "the watch opened");
+    const timeoutSeconds = Number(watches()[0]?.url.searchParams.get("timeoutSeconds"));
+    // Up to 24 s for the end to travel, however late the bookmarks (the first can take 120 s).
+    assert.ok(
+      timeoutSeconds * 1000 + 24_000 <= DEFAULT_STALE_AFTER_MS,
+      `timeoutSeconds=${String(timeoutSeconds)}`,
+    );
   });
 
   it("a read past the bound lists again", async () => {

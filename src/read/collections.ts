@@ -54,16 +54,25 @@ export interface CollectionsOptions {
   readonly logger?: Logger;
 }
 
-const DEFAULT_WATCH_TIMEOUT_SECONDS = 300;
 /**
- * 90 s. The apiserver's watch cache sends every watcher that asked for bookmarks one about
- * every minute (k8s.io/apiserver pkg/storage/cacher: defaultBookmarkFrequency, on a ~1 s
- * jittered timer), and one 2 s before the watch's own timeout, so a live watch is never silent
- * for much over 60 s. 30 s of slack for a busy apiserver, and still under the default scan
- * interval (2 minutes): a black hole is found by the first scan that starts 90 s after the
- * server was last heard, and that scan's list then fails in the request timeout (30 s).
- * A watch served without the cache (--watch-cache=false, some aggregated APIs) may get no
- * bookmarks: it is relisted after 90 s of quiet, which costs a list, never correctness.
+ * How long the server keeps each watch open (jittered ±10%) before the loop resumes it. One
+ * minute, under DEFAULT_STALE_AFTER_MS: the end of a watch is the server talking too, so a
+ * live watch is heard from at least this often even when no bookmark comes. (client-go's
+ * reflectors use 5 to 10 minutes; resuming a watch from the watch cache costs the apiserver
+ * little, and the exporter holds a few dozen.)
+ */
+const DEFAULT_WATCH_TIMEOUT_SECONDS = 60;
+/**
+ * 90 s: a watch that hears nothing (no event, no bookmark, no byte, no end) for longer is dead.
+ * The apiserver's watch cache sends each watcher that asked for bookmarks one about every
+ * minute (k8s.io/apiserver pkg/storage/cacher defaultBookmarkFrequency, and one 2 s before the
+ * watch's deadline), measured at 59.6-61.6 s apart on the test control plane. But it sends
+ * one only once its resourceVersion for that resource has moved past the watch's (cacheWatcher
+ * .process), so a quiet watch can go longer: the first came after 120 s in a measurement.
+ * Hence the one-minute watch timeout above, whose end is heard whatever the bookmarks do.
+ * 90 s leaves 24 s over the longest jittered watch (66 s) and stays under the default scan
+ * interval (2 minutes): the first scan that starts 90 s after the server was last heard lists
+ * again, and in a black hole that list fails in the request timeout (30 s).
  */
 export const DEFAULT_STALE_AFTER_MS = 90_000;
 
@@ -239,6 +248,7 @@ export class WatchedCollection<T> {
             this.apply(event);
           },
         );
+        this.heard(); // the server ended it: the connection is alive
         // client-go's reflector: a watch closed within a second with nothing in it is a failure
         // (a proxy closing streams), or the loop would reopen it as fast as it can.
         if (events > 0 || performance.now() - started >= 1000) {
