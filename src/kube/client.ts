@@ -180,9 +180,10 @@ export class KubeClient {
     return this.server.toString();
   }
 
-  /** Who applies the credentials, and why client-node if it does (for the log). */
-  get authReader(): Pick<Auth, "reader" | "delegated" | "proxy"> {
-    return { reader: this.auth.reader, delegated: this.auth.delegated, proxy: this.auth.proxy };
+  /** Who applies the credentials, why client-node if it does, and the proxy without its credentials: for the log. */
+  get authReader(): { reader: Auth["reader"]; delegated: readonly string[]; proxy: string | undefined } {
+    const { reader, delegated, proxy } = this.auth;
+    return { reader, delegated, proxy: proxy && `${proxy.protocol}//${proxy.host}` };
   }
 
   /** GET one object or discovery document. */
@@ -418,8 +419,18 @@ export class KubeClient {
   }
 }
 
+/** Agents take `proxyEnv` from Node 24.5; older versions ignore it and would connect directly. */
+function nodeTunnelsProxies(version = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 24 || (major === 24 && minor >= 5);
+}
+
 /** The client's agent: through the proxy auth chose (Node's built-in proxy support), else direct. */
 function newAgent(server: URL, proxy: URL | undefined, options: http.AgentOptions): http.Agent {
+  if (proxy && !nodeTunnelsProxies())
+    throw new Error(
+      `the API server is to be reached through proxy ${proxy.host}, which needs Node.js 24.5 or later (this is ${process.versions.node})`,
+    );
   // An explicit proxyEnv, even empty: the choice is client-go's (./proxy.ts), never Node's own
   // reading of the environment, whose NO_PROXY rules differ.
   const proxyEnv = proxy ? { HTTPS_PROXY: proxy.toString(), HTTP_PROXY: proxy.toString() } : {};
