@@ -22,6 +22,9 @@ import { apiBase, inScope, type NamespaceScope } from "./namespaces.ts";
 
 export const HELM_MANAGED_SELECTOR = "app.kubernetes.io/managed-by=Helm";
 
+/** Most objects a scan reads one by one (GET); the rest of a burst waits for the next scans. */
+export const MAX_OBJECT_READS_PER_SCAN = 1000;
+
 export function refKey(ref: ResourceRef): string {
   return `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
 }
@@ -220,15 +223,34 @@ export async function readLiveObjects(
       );
     } catch (error) {
       if (signal?.aborted) throw error;
-      // Without the names, ask for each object.
+      // Without the names they are unknown: asking for each one instead cost a GET per object
+      // per scan (thousands for one crafted release) exactly when the apiserver was struggling.
+      const unchecked = uncheckedFrom(error, `list ${info.resource} names`);
+      kindErrors.push({
+        kind: `${info.group}/${info.kind}`,
+        reason: unchecked.reason,
+        message: unchecked.message,
+      });
+      for (const ref of unresolved) results.set(refKey(ref), unchecked);
+      return;
     }
     for (const ref of unresolved) {
-      const version = present?.get(`${ref.namespace ?? ""}/${ref.name}`);
-      if (present && version === undefined) results.set(refKey(ref), { state: "missing" });
-      else toGet.push({ ref, info, ...(version !== undefined && { version }) });
+      const version = present.get(`${ref.namespace ?? ""}/${ref.name}`);
+      if (version === undefined) results.set(refKey(ref), { state: "missing" });
+      else toGet.push({ ref, info, version });
     }
   });
 
+  // Objects read one by one are bounded per scan; those beyond are unchecked now and read by the
+  // next scans (each one read is remembered), so a burst of them never becomes a burst of GETs.
+  toGet.sort((a, b) => refKey(a.ref).localeCompare(refKey(b.ref)));
+  for (const { ref } of toGet.splice(MAX_OBJECT_READS_PER_SCAN)) {
+    results.set(refKey(ref), {
+      state: "unchecked",
+      reason: "error",
+      message: `not read: more than ${String(MAX_OBJECT_READS_PER_SCAN)} objects to read one by one in this scan; the next scans read the rest`,
+    });
+  }
   await mapLimit(toGet, concurrency, async ({ ref, info, version }) => {
     try {
       const object = await collections.getObject<KubeObject>(
