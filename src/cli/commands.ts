@@ -85,8 +85,13 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 
 async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<number> {
   const metrics = new SelfMetrics({ processMetrics: false });
-  const { close, run } = await connectScanner(config, logger, metrics, false);
+  const { close, run, reachable } = await connectScanner(config, logger, metrics, false);
   try {
+    // One scan of a server that does not answer would only wait out its retries and say less.
+    if (!reachable) {
+      process.stderr.write(`${NAME}: the Kubernetes API server does not answer; nothing was scanned\n`);
+      return EXIT.error;
+    }
     const snapshot = await run(AbortSignal.timeout(config.scanTimeoutMs));
     process.stdout.write(
       config.output === "json"

@@ -38,8 +38,10 @@ export async function connectScanner(
   const driftMemory = new DriftMemory();
   const releaseMemory = new ReleaseMemory();
   const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
-  await reportReachability(client, logger, scope);
+  const reachable = await reportReachability(client, logger, scope);
   return {
+    /** Whether the API server answered at connect time (serve scans anyway: it may come up later). */
+    reachable,
     close: () => {
       collections.close();
       client.close();
@@ -68,7 +70,11 @@ export async function connectScanner(
  * identity): "connected" only when it did. An unreachable server does not stop a serving
  * exporter (it may come up later; scans fail until then), and `scan` fails on its first read.
  */
-async function reportReachability(client: KubeClient, logger: Logger, scope: NamespaceScope): Promise<void> {
+async function reportReachability(
+  client: KubeClient,
+  logger: Logger,
+  scope: NamespaceScope,
+): Promise<boolean> {
   const where = { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude };
   try {
     const version = await client.get<{ gitVersion?: string }>(
@@ -77,10 +83,12 @@ async function reportReachability(client: KubeClient, logger: Logger, scope: Nam
       AbortSignal.timeout(10_000),
     );
     logger.info({ ...where, kubernetesVersion: version.gitVersion }, "connected");
+    return true;
   } catch (error) {
     logger.warn(
       { ...where, err: error instanceof Error ? error.message : String(error) },
       "the API server does not answer; scans fail until it does",
     );
+    return false;
   }
 }

@@ -65,6 +65,37 @@ export interface ScanContext {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The revision Helm believes is live, by the records wherever they can be read: the newest
+ * revision labelled deployed whose record agrees (or cannot be read: the label is all there
+ * is); else the newest other revision whose record says deployed (a label can hide it too);
+ * else the latest. `statuses` gathers what the records read say.
+ */
+async function findBase(
+  context: ScanContext,
+  labelled: readonly RevisionRef[],
+  latestRef: RevisionRef,
+  latest: DecodeResult,
+  statuses: Map<number, RevisionRef["status"]>,
+): Promise<ReleaseHistory["base"]> {
+  const read = async (ref: RevisionRef) => {
+    const result = ref === latestRef ? latest : await context.reader.read(ref, context.signal);
+    if (result.ok) statuses.set(ref.revision, result.record.status);
+    return result;
+  };
+  const newestFirst = [...labelled].sort((a, b) => b.revision - a.revision);
+  const labelledDeployed = (ref: RevisionRef) => (statuses.get(ref.revision) ?? ref.status) === "deployed";
+  for (const ref of newestFirst.filter(labelledDeployed)) {
+    const result = await read(ref);
+    if (!result.ok || result.record.status === "deployed") return { ref, result };
+  }
+  for (const ref of newestFirst.filter((candidate) => !labelledDeployed(candidate))) {
+    const result = await read(ref);
+    if (result.ok && result.record.status === "deployed") return { ref, result };
+  }
+  return { ref: latestRef, result: latest };
+}
+
 /** One release as this scan saw it: its revisions (statuses as the records say, where read) and records. */
 interface ReleaseHistory {
   readonly status: StatusReport;
@@ -233,19 +264,7 @@ async function readHistory(context: ScanContext, labelled: readonly RevisionRef[
   const latest = await context.reader.read(latestRef, context.signal);
   const statuses = new Map<number, RevisionRef["status"]>();
   if (latest.ok) statuses.set(latestRef.revision, latest.record.status);
-  let base: ReleaseHistory["base"] | undefined;
-  const candidates = labelled
-    .filter((ref) => (statuses.get(ref.revision) ?? ref.status) === "deployed")
-    .sort((a, b) => b.revision - a.revision);
-  for (const ref of candidates) {
-    const result = ref === latestRef ? latest : await context.reader.read(ref, context.signal);
-    if (result.ok) statuses.set(ref.revision, result.record.status);
-    if (!result.ok || result.record.status === "deployed") {
-      base = { ref, result };
-      break;
-    }
-  }
-  base ??= { ref: latestRef, result: latest };
+  const base = await findBase(context, labelled, latestRef, latest, statuses);
   const revisions = labelled.map((ref) => {
     const status = statuses.get(ref.revision);
     return status === undefined || status === ref.status ? ref : { ...ref, status };
@@ -336,7 +355,8 @@ async function collectDrift(
     release: record.name,
     namespace: record.namespace,
     baseRevision: base.revision,
-    baseIsDeployed: base.status === "deployed",
+    // As the record says: a label may be wrong.
+    baseIsDeployed: record.status === "deployed",
     objects,
     namespaced,
     lookup,

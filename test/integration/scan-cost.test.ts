@@ -48,8 +48,11 @@ const COLD_SCAN = sorted(["get discovery", "get discovery", "get secrets", "get 
 class Counter implements RequestObserver {
   readonly requests: string[] = [];
   openWatches = 0;
+  /** Called with each request as it ends; a test can act on one (abort its scan, say). */
+  onRequest: (request: string) => void = () => undefined;
   observe(request: { verb: string; resource: string }): void {
     this.requests.push(`${request.verb} ${request.resource}`);
+    this.onRequest(`${request.verb} ${request.resource}`);
   }
   watching(_resource: string, delta: 1 | -1): void {
     this.openWatches += delta;
@@ -211,6 +214,48 @@ describe("scan cost", () => {
         [],
         "known-missing and unchanged unlabelled objects cost nothing again",
       );
+    } finally {
+      close();
+    }
+  });
+
+  it("an aborted scan publishes nothing and changes no state: no watch stopped, no date forgotten", async () => {
+    const ns = await installReleases("abort");
+    await run("kubectl", ["-n", ns, "delete", "configmap", "b-config"]);
+    const { counter, collections, context, close } = await scanContext(ns, true);
+    const missingSince = (snapshot: Awaited<ReturnType<typeof scan>>) =>
+      snapshot.releases.find((r) => r.release === "b")?.drift?.resources.find((r) => r.state === "missing")
+        ?.since;
+    try {
+      const first = missingSince(await scan(context));
+      assert.ok(first, "a deleted object is dated from when it was first seen missing");
+      counter.take();
+      const listed = collections.listCount;
+
+      // A new revision makes the next scan fetch it: the scan is aborted right then, mid-way.
+      await helm("v3", ["upgrade", "a", fixtureChart("smoke"), "-n", ns, "--set", "greeting=abort"]);
+      const controller = new AbortController();
+      counter.onRequest = (request) => {
+        if (request === "get secrets") controller.abort(new Error("scan timed out"));
+      };
+      const outcome = await pollUntil("the upgrade to reach the watched storage", async () => {
+        const aborted = await scan({ ...context, signal: controller.signal }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        return controller.signal.aborted ? (aborted ?? new Error("the aborted scan resolved")) : undefined;
+      });
+      counter.onRequest = () => undefined;
+      assert.match(
+        outcome instanceof Error ? outcome.message : "",
+        /scan timed out/,
+        "the aborted scan ends as aborted, publishing nothing",
+      );
+
+      const after = await scan(context);
+      assert.equal(collections.listCount, listed, "no collection was stopped, so none is listed again");
+      assert.ok(!counter.take().some((request) => request.startsWith("list ")));
+      assert.equal(missingSince(after)?.getTime(), first.getTime(), "the first-seen date is kept");
     } finally {
       close();
     }
