@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { cacheDir, repoRoot } from "../test/cluster/binaries.ts";
+import { cacheDir, repoRoot } from "../controlplane/binaries.ts";
 
 export interface BaselineEnv {
   readonly kubeconfig: string;

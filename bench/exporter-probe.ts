@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { parseExposition, type Sample } from "../src/testing/metrics-text.ts";
-import { freePort } from "../test/support/processes.ts";
+import { freePort } from "../controlplane/ports.ts";
 import type { ScrapeClientResult } from "./scrape-client.ts";
 
 const SCRAPE_CLIENT = fileURLToPath(new URL("./scrape-client.ts", import.meta.url));

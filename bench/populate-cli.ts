@@ -4,8 +4,8 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { repoRoot } from "../test/cluster/binaries.ts";
-import { clusterEnv, readClusterInfo } from "../test/cluster/cluster-info.ts";
+import { repoRoot } from "../controlplane/binaries.ts";
+import { clusterEnv, readClusterInfo } from "../controlplane/cluster-info.ts";
 import { populate } from "./populate.ts";
 
 const { values } = parseArgs({

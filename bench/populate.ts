@@ -60,7 +60,7 @@ export interface PopulateOptions {
   readonly kubeconfig: string;
   /** Where helm, helm4 and kubectl are (ClusterInfo.binDir). */
   readonly binDir: string;
-  /** clusterEnv(info) from test/cluster/cluster-info.ts (HELM_* dirs, PATH). */
+  /** clusterEnv(info) from controlplane/cluster-info.ts (HELM_* dirs, PATH). */
   readonly env: Record<string, string>;
   /** Releases in total. */
   readonly releases: number;

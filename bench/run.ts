@@ -22,9 +22,9 @@ import { apiBase } from "../src/read/namespaces.ts";
 import { listRevisions, RevisionReader } from "../src/read/release-storage.ts";
 import { Collections } from "../src/read/collections.ts";
 import { HELM_MANAGED_SELECTOR } from "../src/read/live-objects.ts";
-import { repoRoot } from "../test/cluster/binaries.ts";
-import { clusterEnv, type ClusterInfo } from "../test/cluster/cluster-info.ts";
-import { startCluster, stopCluster } from "../test/cluster/control.ts";
+import { repoRoot } from "../controlplane/binaries.ts";
+import { clusterEnv, type ClusterInfo } from "../controlplane/cluster-info.ts";
+import { startCluster, stopCluster } from "../controlplane/control.ts";
 import {
   helmDiffLoop,
   kubectlDiffLoop,

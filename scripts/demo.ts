@@ -7,9 +7,9 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { repoRoot } from "../test/cluster/binaries.ts";
-import { clusterEnv, readClusterInfo, type ClusterInfo } from "../test/cluster/cluster-info.ts";
-import { startCluster } from "../test/cluster/control.ts";
+import { repoRoot } from "../controlplane/binaries.ts";
+import { clusterEnv, readClusterInfo, type ClusterInfo } from "../controlplane/cluster-info.ts";
+import { startCluster } from "../controlplane/control.ts";
 import { run } from "../test/support/cluster.ts";
 import { failUpgrade, fixtureChart, helm, helmFails, leavePendingUpgrade } from "../test/support/helm.ts";
 

@@ -18,7 +18,7 @@ import * as prettier from "prettier";
 import { ALERT_NAMES, buildTemplate, renderYaml } from "../alerts/generate.ts";
 import { GROUPS, THRESHOLDS } from "../alerts/rules.ts";
 import { OPTIONS, type OptionSpec } from "../src/config/options.ts";
-import { repoRoot } from "../test/cluster/binaries.ts";
+import { repoRoot } from "../controlplane/binaries.ts";
 
 export const CHART = path.join(repoRoot, "charts/helm-drift-exporter");
 const SCHEMA = path.join(CHART, "values.schema.json");

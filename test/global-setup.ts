@@ -6,8 +6,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { clusterEnv } from "./cluster/cluster-info.ts";
-import { startCluster, stopCluster } from "./cluster/control.ts";
+import { clusterEnv } from "../controlplane/cluster-info.ts";
+import { startCluster, stopCluster } from "../controlplane/control.ts";
 
 let dir: string | undefined;
 

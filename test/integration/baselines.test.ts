@@ -10,7 +10,7 @@ import path from "node:path";
 import { tmpdir } from "node:os";
 import { describe, it } from "node:test";
 import { helmDiffLoop, kubectlDiffLoop, measureFloor, type BaselineEnv } from "../../bench/baselines.ts";
-import { clusterEnv } from "../cluster/cluster-info.ts";
+import { clusterEnv } from "../../controlplane/cluster-info.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
 import { fixtureChart, helm } from "../support/helm.ts";
 

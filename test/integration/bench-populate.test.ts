@@ -15,7 +15,7 @@ import { driftViaApi, driftViaKubectl } from "../../bench/populate/drift.ts";
 import { stampRelease } from "../../bench/populate/fast.ts";
 import { decodeRecord, readTemplate } from "../../bench/populate/template.ts";
 import { helmRelease, type Tools } from "../../bench/populate/tools.ts";
-import { clusterEnv } from "../cluster/cluster-info.ts";
+import { clusterEnv } from "../../controlplane/cluster-info.ts";
 import { clusterInfo, createNamespace } from "../support/cluster.ts";
 import { scanJson } from "../support/exporter.ts";
 

@@ -25,7 +25,7 @@ import {
 import { promtool } from "../../alerts/tools.ts";
 import { parseBytes, resolveConfig } from "../../src/config/config.ts";
 import { OPTIONS, type OptionName, type OptionSpec } from "../../src/config/options.ts";
-import { repoRoot } from "../cluster/binaries.ts";
+import { repoRoot } from "../../controlplane/binaries.ts";
 import { chartFiles, CHART_OWNED_KEYS } from "../../scripts/sync-chart.ts";
 import {
   CHART,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { finishJob } from "../cluster/kubelet.ts";
+import { finishJob } from "../support/kubelet.ts";
 import { clusterInfo, createNamespace, grantUnprivileged, kubeConfig, run } from "../support/cluster.ts";
 import { fixtureChart as chart, HELM_BINARIES, HELM_MAJORS } from "../support/helm.ts";
 

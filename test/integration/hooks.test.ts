@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { finishJob } from "../cluster/kubelet.ts";
+import { finishJob } from "../support/kubelet.ts";
 import { createNamespace, kubeConfig, run } from "../support/cluster.ts";
 import { scanJson, scrapeAfterFirstScan } from "../support/exporter.ts";
 import {

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { repoRoot } from "../cluster/binaries.ts";
+import { repoRoot } from "../../controlplane/binaries.ts";
 import { createNamespace } from "../support/cluster.ts";
 import type { ScanJson } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";

@@ -21,7 +21,7 @@ import { stringify } from "yaml";
 import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/client.ts";
 import { Collections, DEFAULT_STALE_AFTER_MS } from "../../src/read/collections.ts";
-import { createPki } from "../cluster/pki.ts";
+import { createPki } from "../../controlplane/pki.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
 
 /** What the endpoint saw of one request: the identity and the TLS session it came with. */

@@ -25,7 +25,7 @@ import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { repoRoot } from "../cluster/binaries.ts";
+import { repoRoot } from "../../controlplane/binaries.ts";
 import { createNamespace } from "../support/cluster.ts";
 import type { ScanJson } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { finishJob } from "../cluster/kubelet.ts";
+import { finishJob } from "../support/kubelet.ts";
 import { createNamespace, kubeConfig, run, tempFile } from "../support/cluster.ts";
 import { driftedFields, runExporter, scanJson } from "../support/exporter.ts";
 import { fixtureChart, helm, HELM_MAJORS, startHelm, type HelmMajor } from "../support/helm.ts";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import bcrypt from "bcryptjs";
-import { createPki } from "../cluster/pki.ts";
+import { createPki } from "../../controlplane/pki.ts";
 import { createNamespace } from "../support/cluster.ts";
 import { pollUntil } from "../support/poll.ts";
 import { startServer, waitReady } from "../support/exporter.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from "@kubernetes/client-node";
-import { readClusterInfo, type ClusterInfo } from "../cluster/cluster-info.ts";
+import { readClusterInfo, type ClusterInfo } from "../../controlplane/cluster-info.ts";
 
 const execFileAsync = promisify(execFile);
 

@@ -1,7 +1,7 @@
 /** Runs the real exporter CLI (scan or serve) against the test control plane. */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { repoRoot } from "../cluster/binaries.ts";
+import { repoRoot } from "../../controlplane/binaries.ts";
 import { pollUntil } from "./poll.ts";
 import { runProcess, type Exit } from "./processes.ts";
 

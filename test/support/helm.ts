@@ -5,8 +5,8 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { BatchV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { repoRoot } from "../cluster/binaries.ts";
-import { finishJob } from "../cluster/kubelet.ts";
+import { repoRoot } from "../../controlplane/binaries.ts";
+import { finishJob } from "./kubelet.ts";
 import { orUndefined, pollUntil } from "./poll.ts";
 
 export const HELM_BINARIES = { v3: "helm", v4: "helm4" } as const;

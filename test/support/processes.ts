@@ -1,20 +1,6 @@
 /** Long-running real components a test starts and always stops: Prometheus, Alertmanager, ... */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
-}
+export { freePort } from "../../controlplane/ports.ts";
 
 export interface Exit {
   readonly code: number | null;

@@ -4,7 +4,7 @@
  * finishJob plays the kubelet's and job controller's part for one named Job by writing
  * the status they would write, so Helm's real hook flow can be tested end to end.
  */
-import { orUndefined, pollUntil } from "../support/poll.ts";
+import { orUndefined, pollUntil } from "./poll.ts";
 import { BatchV1Api, type KubeConfig, type V1Job, type V1JobCondition } from "@kubernetes/client-node";
 
 export type JobOutcome = "Complete" | "Failed";

@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { readVersions, resolveBinaries } from "./binaries.ts";
 import { CLUSTER_INFO_FILE, clusterEnv, type ClusterInfo, type Identity } from "./cluster-info.ts";
 import { createPki, type Pki } from "./pki.ts";
-import { freePort } from "../support/processes.ts";
+import { freePort } from "./ports.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -15,6 +15,6 @@ if (command === "up") {
   await stopCluster(dir);
   console.log("control plane stopped, .cluster/ removed");
 } else {
-  console.error("usage: node test/cluster/cli.ts up|down");
+  console.error("usage: node controlplane/cli.ts up|down");
   process.exit(2);
 }
