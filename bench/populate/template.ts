@@ -50,7 +50,7 @@ interface SecretList {
   }[];
 }
 
-interface ReleaseRecord {
+export interface ReleaseRecord {
   version: number;
   manifest?: string;
   info?: Record<string, unknown>;
@@ -102,7 +102,8 @@ export function decodeRecord(data: string): string {
   return gunzipSync(Buffer.from(helmEncoded, "base64")).toString("utf8");
 }
 
-function recordTimes(record: ReleaseRecord): string[] {
+/** Every time a release record holds; the fast path moves them all by the same shift. */
+export function recordTimes(record: ReleaseRecord): string[] {
   const times = new Set<string>();
   const add = (value: unknown) => {
     if (typeof value === "string" && value !== "") times.add(value);

@@ -57,15 +57,16 @@ describe("parseManifest", () => {
     assert.ok(object?.body.spec);
   });
 
-  it("stops an alias bomb before expanding it", () => {
+  it("stops an alias bomb before expanding it", (t) => {
     const started = performance.now();
     assert.throws(
       () => objectsOf(aliasBombManifest()),
       (error: unknown) =>
         error instanceof ManifestError && error.message.includes("expand through YAML aliases"),
     );
-    // 9^9 expanded strings would take minutes and gigabytes; refused, it takes milliseconds.
-    assert.ok(performance.now() - started < 2000);
+    // 9^9 expanded strings would take minutes and gigabytes (the runner's timeout would end the
+    // test); refused, it takes milliseconds. Reported, not asserted: a busy machine is no bug.
+    t.diagnostic(`refused in ${(performance.now() - started).toFixed(0)} ms`);
   });
 
   it("counts a long string once per alias to it", () => {

@@ -149,7 +149,7 @@ describe("crafted release records", () => {
       "*/5 * * * * *",
     ]);
     try {
-      await waitReady(server, 120_000);
+      await waitReady(server);
       const { releases } = (await (await fetch(`${server.url}/api/v1/releases`)).json()) as {
         releases: { release: string; description: string }[];
       };

@@ -301,11 +301,7 @@ describe("container image", () => {
           });
         });
         assert.equal((await fetch(`${url}/healthz`)).status, 200);
-        await pollUntil(
-          "the first scan",
-          async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined),
-          30_000,
-        );
+        await pollUntil("the first scan", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
         const metrics = await (await fetch(`${url}/metrics`)).text();
         assert.match(
           metrics,

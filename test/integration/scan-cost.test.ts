@@ -158,7 +158,9 @@ describe("scan cost", () => {
       assert.equal(v8.queryObjects(LiveCopy, { format: "count" }), 0, "no live copy outlives its scan");
 
       // The server ends each watch after its timeout (2 s here): it resumes where it was, with no new list.
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await pollUntil("the watches to resume after their server-side timeout", () =>
+        Promise.resolve(counter.requests.length >= LISTS_PER_SCAN.length ? true : undefined),
+      );
       const resumed = counter.take();
       assert.ok(resumed.length >= LISTS_PER_SCAN.length, `watches resumed: ${resumed.join(", ")}`);
       assert.ok(
@@ -169,14 +171,10 @@ describe("scan cost", () => {
 
       // A change arrives through the watches; only the new revision is fetched.
       await failUpgrade("v3", "a", ns);
-      await pollUntil(
-        "the failed upgrade to reach the watched storage",
-        async () => {
-          const snapshot = await scan(context);
-          return snapshot.releases.find((r) => r.release === "a")?.status === "failed" ? snapshot : undefined;
-        },
-        10_000,
-      );
+      await pollUntil("the failed upgrade to reach the watched storage", async () => {
+        const snapshot = await scan(context);
+        return snapshot.releases.find((r) => r.release === "a")?.status === "failed" ? snapshot : undefined;
+      });
       assert.deepEqual(
         counter.take().filter((request) => !request.startsWith("watch ")),
         ["get secrets"],
@@ -194,14 +192,10 @@ describe("scan cost", () => {
           ?.drift?.resources.map((r) => `${r.state} ${r.resource.kind}`)
           .sort()
           .join(", ");
-      const drifted = await pollUntil(
-        "the deletion and the label removal to reach the watches",
-        async () => {
-          const snapshot = await scan(context);
-          return driftOfB(snapshot) === "missing ConfigMap, modified Deployment" ? snapshot : undefined;
-        },
-        10_000,
-      );
+      const drifted = await pollUntil("the deletion and the label removal to reach the watches", async () => {
+        const snapshot = await scan(context);
+        return driftOfB(snapshot) === "missing ConfigMap, modified Deployment" ? snapshot : undefined;
+      });
       assert.deepEqual(
         counter.take().filter((request) => !request.startsWith("watch ")),
         ["get deployments", "list configmaps", "list deployments"],

@@ -157,11 +157,9 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
 }
 
 /** Waits until the server has finished its first scan. */
-export async function waitReady(server: Server, timeoutMs = 30_000): Promise<void> {
-  await pollUntil(
-    "the exporter's first scan",
-    async () => ((await fetch(`${server.url}/readyz`)).ok ? true : undefined),
-    timeoutMs,
+export async function waitReady(server: Server): Promise<void> {
+  await pollUntil("the exporter's first scan", async () =>
+    (await fetch(`${server.url}/readyz`)).ok ? true : undefined,
   );
 }
 

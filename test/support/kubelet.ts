@@ -15,10 +15,9 @@ export async function finishJob(
   namespace: string,
   name: string,
   outcome: JobOutcome,
-  timeoutMs = 60_000,
 ): Promise<V1Job> {
   const batch = kubeConfig.makeApiClient(BatchV1Api);
-  const job = await waitForJob(batch, namespace, name, timeoutMs);
+  const job = await waitForJob(batch, namespace, name);
   const now = new Date();
   const started = job.status?.startTime ?? new Date(now.getTime() - 1000);
   const condition = (type: string, reason: string, message: string): V1JobCondition => ({
@@ -66,17 +65,15 @@ export async function finishJob(
 }
 
 /** Marks a Job as started (status.startTime, one active pod), as a running hook would look. */
-export async function startJob(kubeConfig: KubeConfig, namespace: string, name: string, timeoutMs = 60_000) {
+export async function startJob(kubeConfig: KubeConfig, namespace: string, name: string) {
   const batch = kubeConfig.makeApiClient(BatchV1Api);
-  const job = await waitForJob(batch, namespace, name, timeoutMs);
+  const job = await waitForJob(batch, namespace, name);
   job.status = { startTime: new Date(), active: 1, ready: 0, uncountedTerminatedPods: {} };
   return batch.replaceNamespacedJobStatus({ name, namespace, body: job });
 }
 
-function waitForJob(batch: BatchV1Api, namespace: string, name: string, timeoutMs: number): Promise<V1Job> {
-  return pollUntil(
-    `Job ${namespace}/${name}`,
-    () => orUndefined(() => batch.readNamespacedJob({ name, namespace })),
-    timeoutMs,
+function waitForJob(batch: BatchV1Api, namespace: string, name: string): Promise<V1Job> {
+  return pollUntil(`Job ${namespace}/${name}`, () =>
+    orUndefined(() => batch.readNamespacedJob({ name, namespace })),
   );
 }

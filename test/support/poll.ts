@@ -1,8 +1,14 @@
+/**
+ * Long enough that only a hang reaches it, never a slow machine: a poll waits for something
+ * that will happen, and a test asserts what happened, not how fast.
+ */
+export const POLL_TIMEOUT_MS = 5 * 60_000;
+
 /** Polls `probe` until it returns a value (not undefined); throws naming `what` after the timeout. */
 export async function pollUntil<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
+  timeoutMs = POLL_TIMEOUT_MS,
   intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
