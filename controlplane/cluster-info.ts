@@ -14,6 +14,8 @@ export interface ClusterInfo {
   readonly admin: Identity;
   /** Authenticated but bound to no role: tests grant it exactly what the exporter's RBAC grants. */
   readonly unprivileged: Identity;
+  /** The fault channel (controlplane/faults.ts), only on a control plane started with `faults: true`. */
+  readonly faults?: { readonly url: string; readonly token: string };
 }
 
 export interface Identity {

@@ -20,6 +20,11 @@ export interface StartOptions {
   readonly dir: string;
   /** Stop the cluster when this process dies (a test run that is killed or interrupted). */
   readonly parentPid?: number;
+  /**
+   * Serve the fault channel (controlplane/faults.ts) so a test can stop, restart and pause
+   * etcd and kube-apiserver. Never on a control plane that other tests share.
+   */
+  readonly faults?: boolean;
   readonly timeoutMs?: number;
 }
 
@@ -32,12 +37,14 @@ export async function startCluster(options: StartOptions): Promise<ClusterInfo> 
   mkdirSync(dir, { recursive: true });
   const argv = [path.join(import.meta.dirname, "supervisor.ts"), "--dir", dir];
   if (options.parentPid !== undefined) argv.push("--parent-pid", String(options.parentPid));
+  if (options.faults) argv.push("--faults");
   const supervisor = spawn(process.execPath, argv, { detached: true, stdio: "ignore" });
   supervisor.unref();
   if (supervisor.pid === undefined) throw new Error("could not start the control-plane supervisor");
   writeFileSync(path.join(dir, PID_FILE), String(supervisor.pid));
 
-  const deadline = Date.now() + (options.timeoutMs ?? 180_000);
+  // Only bounds a hang: on a busy 2-core machine a start can take minutes.
+  const deadline = Date.now() + (options.timeoutMs ?? 6 * 60_000);
   while (Date.now() < deadline) {
     if (existsSync(path.join(dir, CLUSTER_INFO_FILE))) return readClusterInfo(dir);
     const errorFile = path.join(dir, "startup-error.txt");

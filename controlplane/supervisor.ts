@@ -4,26 +4,22 @@
  * killing both and removing its directory, when:
  *  - it receives SIGTERM/SIGINT/SIGHUP (`npm run cluster:down`, test teardown),
  *  - the process that started it dies (`--parent-pid`: a test run killed or interrupted),
- *  - etcd or kube-apiserver exits on its own.
+ *  - etcd or kube-apiserver exits on its own (not through the fault channel).
+ * With `--faults` it serves the fault channel (fault-channel.ts), through which a test stops,
+ * restarts or pauses a component on purpose.
  * Progress and errors go to supervisor.log; cluster.json appears once the API is ready,
  * startup-error.txt if it never gets there.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  appendFileSync,
-  mkdirSync,
-  openSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-  readFileSync,
-} from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readVersions, resolveBinaries } from "./binaries.ts";
 import { CLUSTER_INFO_FILE, clusterEnv, type ClusterInfo, type Identity } from "./cluster-info.ts";
+import { Component, type ComponentName } from "./component.ts";
+import { serveFaultChannel, type FaultChannel } from "./fault-channel.ts";
+import { kubeconfigYaml } from "./kubeconfig.ts";
 import { createPki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
 
@@ -31,30 +27,49 @@ const { values: args } = parseArgs({
   options: {
     dir: { type: "string" },
     "parent-pid": { type: "string" },
+    faults: { type: "boolean", default: false },
   },
 });
 if (!args.dir) throw new Error("supervisor: --dir is required");
 const dir = path.resolve(args.dir);
 const parentPid = args["parent-pid"] ? Number(args["parent-pid"]) : undefined;
 
-const children: ChildProcess[] = [];
+/** Bounds a hang at startup, never a slow machine: a busy 2-core runner can take minutes. */
+const READY_TIMEOUT_MS = 5 * 60_000;
+
+const components = new Map<ComponentName, Component>();
+let faultChannel: FaultChannel | undefined;
 let stopping = false;
 
 function log(message: string): void {
   appendFileSync(path.join(dir, "supervisor.log"), `${new Date().toISOString()} ${message}\n`);
 }
 
-function start(name: string, binary: string, argv: string[]): ChildProcess {
-  const out = openSync(path.join(dir, `${name}.log`), "a");
-  const child = spawn(binary, argv, { stdio: ["ignore", out, out] });
-  children.push(child);
-  child.on("exit", (code, signal) => {
-    if (stopping) return;
-    log(`${name} exited unexpectedly (code ${String(code)}, signal ${String(signal)})`);
-    void shutdown(1, `${name} exited unexpectedly; last log lines:\n${tail(path.join(dir, `${name}.log`))}`);
+function start(name: ComponentName, binary: string, argv: string[], isReady: () => Promise<boolean>) {
+  const logFile = path.join(dir, `${name}.log`);
+  const component = new Component({
+    name,
+    binary,
+    argv,
+    logFile,
+    isReady,
+    log,
+    onCrash: (crashed, code, signal) => {
+      if (stopping) return;
+      log(`${crashed} exited unexpectedly (code ${String(code)}, signal ${String(signal)})`);
+      void shutdown(1, `${crashed} exited unexpectedly; last log lines:\n${tail(logFile)}`);
+    },
   });
-  log(`started ${name} (pid ${String(child.pid)})`);
-  return child;
+  components.set(name, component);
+  component.start();
+  return component;
+}
+
+async function waitReady(component: Component): Promise<void> {
+  await waitFor(component.name, async () => {
+    if (component.state === "stopped") throw new Error(`${component.name} exited before it was ready`);
+    return component.isReady();
+  });
 }
 
 function tail(file: string, lines = 30): string {
@@ -80,113 +95,86 @@ function httpStatus(url: string, options: https.RequestOptions): Promise<number>
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (stopping) throw new Error(`stopped while waiting for ${what}`);
     if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out after ${String(timeoutMs / 1000)}s waiting for ${what}`);
+  throw new Error(`timed out after ${String(READY_TIMEOUT_MS / 1000)}s waiting for ${what}`);
 }
 
 async function startEtcd(binary: string): Promise<string> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const client = `http://127.0.0.1:${String(clientPort)}`;
   const peer = `http://127.0.0.1:${String(peerPort)}`;
-  start("etcd", binary, [
-    "--name=default",
-    `--data-dir=${path.join(dir, "etcd-data")}`,
-    `--listen-client-urls=${client}`,
-    `--advertise-client-urls=${client}`,
-    `--listen-peer-urls=${peer}`,
-    `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=default=${peer}`,
-    "--unsafe-no-fsync",
-    "--log-level=warn",
-  ]);
-  await waitFor(
+  const etcd = start(
     "etcd",
+    binary,
+    [
+      "--name=default",
+      `--data-dir=${path.join(dir, "etcd-data")}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=default=${peer}`,
+      "--unsafe-no-fsync",
+      "--log-level=warn",
+    ],
     async () => {
       try {
-        const response = await fetch(`${client}/health`);
-        return response.ok;
+        return (await fetch(`${client}/health`)).ok;
       } catch {
         return false;
       }
     },
-    60_000,
   );
+  await waitReady(etcd);
   return client;
 }
 
 async function startApiserver(binary: string, etcd: string, pki: Pki, tokenFile: string, adminToken: string) {
   const port = await freePort();
   const server = `https://127.0.0.1:${String(port)}`;
-  start("kube-apiserver", binary, [
-    `--etcd-servers=${etcd}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
-    `--secure-port=${String(port)}`,
-    `--cert-dir=${path.join(dir, "apiserver-certs")}`,
-    `--tls-cert-file=${pki.serverCert}`,
-    `--tls-private-key-file=${pki.serverKey}`,
-    `--client-ca-file=${pki.caCert}`,
-    "--authorization-mode=RBAC",
-    `--token-auth-file=${tokenFile}`,
-    // Room for the bench's thousands of releases, each with Services and node ports.
-    "--service-cluster-ip-range=10.0.0.0/16",
-    "--service-node-port-range=20000-32767",
-    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-    `--service-account-key-file=${pki.serviceAccountPub}`,
-    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-    // No controller manager creates default ServiceAccounts, so the admission plugin that requires them is off.
-    "--disable-admission-plugins=ServiceAccount",
-    "--allow-privileged=true",
-    // The endpoint reconciler refuses a loopback advertise address; nothing here needs the
-    // kubernetes Service's endpoints.
-    "--endpoint-reconciler-type=none",
-    "--profiling=false",
-    "--v=1",
-  ]);
   const ca = readFileSync(pki.caCert);
-  await waitFor(
-    "kube-apiserver /readyz",
-    async () =>
-      (await httpStatus(`${server}/readyz`, { ca, headers: { Authorization: `Bearer ${adminToken}` } })) ===
-      200,
-    120_000,
+  const ready = async () =>
+    (await httpStatus(`${server}/readyz`, { ca, headers: { Authorization: `Bearer ${adminToken}` } })) ===
+    200;
+  const apiserver = start(
+    "kube-apiserver",
+    binary,
+    [
+      `--etcd-servers=${etcd}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${String(port)}`,
+      `--cert-dir=${path.join(dir, "apiserver-certs")}`,
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      "--authorization-mode=RBAC",
+      `--token-auth-file=${tokenFile}`,
+      // Room for the bench's thousands of releases, each with Services and node ports.
+      "--service-cluster-ip-range=10.0.0.0/16",
+      "--service-node-port-range=20000-32767",
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      // No controller manager creates default ServiceAccounts, so the admission plugin that requires them is off.
+      "--disable-admission-plugins=ServiceAccount",
+      "--allow-privileged=true",
+      // The endpoint reconciler refuses a loopback advertise address; nothing here needs the
+      // kubernetes Service's endpoints.
+      "--endpoint-reconciler-type=none",
+      "--profiling=false",
+      "--v=1",
+    ],
+    ready,
   );
+  await waitReady(apiserver);
   return server;
-}
-
-function kubeconfigYaml(server: string, caFile: string, identities: Identity[]): string {
-  const ca = readFileSync(caFile).toString("base64");
-  const lines = [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- name: hde-test",
-    "  cluster:",
-    `    server: ${server}`,
-    `    certificate-authority-data: ${ca}`,
-    "users:",
-    ...identities.flatMap((identity) => [
-      `- name: ${identity.user}`,
-      "  user:",
-      `    token: ${identity.token}`,
-    ]),
-    "contexts:",
-    ...identities.flatMap((identity) => [
-      `- name: ${identity.context}`,
-      "  context:",
-      "    cluster: hde-test",
-      `    user: ${identity.user}`,
-      "    namespace: default",
-    ]),
-    `current-context: ${identities[0]?.context ?? ""}`,
-  ];
-  return lines.join("\n") + "\n";
 }
 
 function shellQuote(value: string): string {
@@ -220,6 +208,8 @@ async function main(): Promise<void> {
   symlinkSync(binaries.helm4, path.join(binDir, "helm4"));
   symlinkSync(binaries.promtool, path.join(binDir, "promtool"));
 
+  if (args.faults) faultChannel = await serveFaultChannel({ components, waitReady, log });
+
   const kubeconfig = path.join(dir, "kubeconfig");
   writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caCert, [admin, unprivileged]), { mode: 0o600 });
 
@@ -234,6 +224,7 @@ async function main(): Promise<void> {
     supervisorPid: process.pid,
     admin,
     unprivileged,
+    ...(faultChannel && { faults: { url: faultChannel.url, token: faultChannel.token } }),
   };
   const env = clusterEnv(info);
   writeFileSync(
@@ -259,24 +250,10 @@ async function shutdown(code: number, reason?: string): Promise<void> {
       // the directory may already be gone
     }
   }
-  const exited = children.map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once("exit", () => {
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  );
-  const timer = setTimeout(() => {
-    for (const child of children) child.kill("SIGKILL");
-  }, 5000);
-  await Promise.all(exited);
-  clearTimeout(timer);
+  faultChannel?.close();
+  // The apiserver first, so it does not spend its shutdown retrying a vanished etcd.
+  // Shutting down, nobody waits for a graceful drain: SIGKILL after 5 s.
+  for (const component of [...components.values()].reverse()) await component.stop("SIGTERM", 5000);
   // Leave the error and logs for the starter to read when startup failed; it removes them.
   if (code === 0) rmSync(dir, { recursive: true, force: true });
   process.exit(code);
