@@ -168,13 +168,13 @@ function hold(info: ClusterInfo, identity: Identity): Hold {
 }
 
 async function saturate(info: ClusterInfo, identity: Identity, concurrency: number): Promise<Saturation> {
-  let holds: Hold[] = [];
-  // A hold can lose its seat to a racing request (429) or be answered for another reason:
-  // replace it then, until released. (Checked: a saturation holds 80 s, past the apiserver's
-  // 60 s request timeout.)
+  let holds = Array.from({ length: concurrency }, () => hold(info, identity));
   let released = false;
   // A function, not the variable: the checks below follow awaits, during which release() runs.
   const releasing = () => released;
+  // A hold can lose its seat to a racing request (429) or be answered for another reason:
+  // replace it then, until released. (Checked: a saturation holds 80 s, past the apiserver's
+  // 60 s request timeout.)
   const keep = async (): Promise<void> => {
     for (;;) {
       const answered = await Promise.race(holds.map((held) => held.answered.then(() => held)));
@@ -185,20 +185,23 @@ async function saturate(info: ClusterInfo, identity: Identity, concurrency: numb
       holds = holds.map((held) => (held === answered ? hold(info, identity) : held));
     }
   };
-  holds = Array.from({ length: concurrency }, () => hold(info, identity));
   const kept = keep();
-  await pollUntil(`${String(concurrency)} held requests to take every seat`, async () => {
-    const probe = await apiRequest(info, identity, PROBE_PATH);
-    return probe.status === 429 && holds.every((held) => held.status === undefined) ? true : undefined;
-  });
-  return {
-    release: async () => {
-      released = true;
-      for (const held of holds) held.request.end(HOLD_BODY.slice(-1));
-      await Promise.all(holds.map((held) => held.answered));
-      await kept;
-    },
+  const release = async () => {
+    released = true;
+    for (const held of holds) held.request.end(HOLD_BODY.slice(-1));
+    await Promise.all(holds.map((held) => held.answered));
+    await kept;
   };
+  try {
+    await pollUntil(`${String(concurrency)} held requests to take every seat`, async () => {
+      const probe = await apiRequest(info, identity, PROBE_PATH);
+      return probe.status === 429 && holds.every((held) => held.status === undefined) ? true : undefined;
+    });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return { release };
 }
 
 export interface FloodResult {
