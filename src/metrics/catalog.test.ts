@@ -1,10 +1,10 @@
+import { testSnapshot } from "../testing/snapshot.ts";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { analyzeStatus } from "../analysis/status.ts";
-import { freezeSnapshot } from "../scan/snapshot.ts";
 import { ALL_METRICS, RUNTIME_METRIC_PREFIXES } from "./catalog.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { renderSnapshot } from "./snapshot-metrics.ts";
@@ -124,15 +124,12 @@ describe("metric catalogue", () => {
     const now = new Date();
     const text =
       (await renderSnapshot(
-        freezeSnapshot({
+        testSnapshot({
           startedAt: now,
           finishedAt: now,
           durationSeconds: 0.1,
-          success: true,
-          outcome: "success",
           releases: [failing, unreadable, drifted, hooked],
           unreferencedHooks: [{ kind: "Job", namespace: "apps", name: "gone-hook", hook: "post-install" }],
-          goneReleases: [],
           collectors: [{ name: "releases", success: true, durationSeconds: 0.1, errors: [] }],
         }),
       )) + (await new SelfMetrics().registry.metrics());

@@ -180,6 +180,12 @@ export const SCAN_METRICS = {
     labels: [],
     help: "Releases seen by the last scan.",
   },
+  dataAge: {
+    name: "helm_drift_exporter_data_age_seconds",
+    type: "gauge",
+    labels: [],
+    help: "How long before the last scan ended the oldest collection it relied on was last heard from (list, watch event, bookmark): under 90 s while watches are alive; older data is listed again.",
+  },
   staleReleases: {
     name: "helm_drift_exporter_stale_releases",
     type: "gauge",

@@ -158,6 +158,7 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
   const stale = snapshot.releases.filter((report) => report.stale).length;
   gauge(registry, S.releases).set(snapshot.releases.length - stale);
   gauge(registry, S.staleReleases).set(stale);
+  gauge(registry, S.dataAge).set(snapshot.dataAgeSeconds);
   const collectorSuccess = gauge(registry, S.collectorSuccess);
   const collectorDuration = gauge(registry, S.collectorDuration);
   for (const collector of snapshot.collectors) {

@@ -1,8 +1,8 @@
+import { testSnapshot } from "../testing/snapshot.ts";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
-import { freezeSnapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { renderTable } from "./table.ts";
 
@@ -22,20 +22,7 @@ describe("scan table", () => {
       revisions: [{ revision: 1, status: "failed" }],
       latest: decodeReleaseNow(encodeRelease(record)),
     });
-    const now = new Date("2026-11-30T00:00:00Z");
-    const text = renderTable(
-      freezeSnapshot({
-        startedAt: now,
-        finishedAt: now,
-        durationSeconds: 0,
-        success: true,
-        outcome: "success",
-        releases: [report],
-        unreferencedHooks: [],
-        goneReleases: [],
-        collectors: [],
-      }),
-    );
+    const text = renderTable(testSnapshot({ releases: [report] }));
     assert.doesNotMatch(text, CONTROL_BUT_NEWLINE, "no control character but newlines");
     assert.ok(!text.split("\n").some((line) => line.startsWith("web  1")), "no injected line");
     assert.match(text, /oops\\x1b\[2J\\x1b\[31m\\nweb {2}1 {2}deployed {2}fake row\\u202e/);

@@ -1,22 +1,12 @@
+import { testSnapshot } from "../testing/snapshot.ts";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { silentLogger } from "../log/logger.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { ScanLoop } from "./loop.ts";
-import { freezeSnapshot, type Snapshot } from "./snapshot.ts";
+import type { Snapshot } from "./snapshot.ts";
 
-const snapshot = (outcome: Snapshot["outcome"] = "success"): Snapshot =>
-  freezeSnapshot({
-    startedAt: new Date(),
-    finishedAt: new Date(),
-    durationSeconds: 0,
-    success: outcome === "success",
-    outcome,
-    releases: [],
-    unreferencedHooks: [],
-    goneReleases: [],
-    collectors: [],
-  });
+const snapshot = (outcome: Snapshot["outcome"] = "success"): Snapshot => testSnapshot({ outcome });
 
 function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {

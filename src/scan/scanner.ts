@@ -154,6 +154,10 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
       const [namespace = "", release = ""] = key.split("/");
       return { namespace, release, leftovers: report.leftovers };
     });
+  const heard = context.collections.states.flatMap((state) =>
+    state.lastHeardAt === undefined ? [] : [state.lastHeardAt],
+  );
+  const dataAgeSeconds = heard.length > 0 ? Math.max(0, finishedAt.getTime() - Math.min(...heard)) / 1000 : 0;
   // Release storage that could not be listed: what exists is unknown, the scan failed.
   const storageListed = seen.listing.errors.length === 0 && collectors[0]?.success === true;
   return freezeSnapshot({
@@ -162,6 +166,7 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
     durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     success: allSucceeded,
     outcome: !storageListed ? "failed" : allSucceeded ? "success" : "partial",
+    dataAgeSeconds,
     releases,
     unreferencedHooks: (hooks?.unreferenced ?? []).map(({ kind, namespace, name, annotations }) => ({
       kind,

@@ -41,6 +41,12 @@ export interface Snapshot {
   /** All collectors succeeded: every release that exists was seen and analysed. */
   readonly success: boolean;
   readonly outcome: ScanOutcome;
+  /**
+   * How long before the scan ended the oldest collection it relied on was last heard from (a
+   * list answered, a watch event, bookmark or reopen). Watched data older than the dead-watch
+   * bound is listed again, so this says how current a serving exporter's answer is.
+   */
+  readonly dataAgeSeconds: number;
   readonly releases: readonly ReleaseReport[];
   /** Hook objects no stored release references (their release was uninstalled or purged). */
   readonly unreferencedHooks: readonly (ObjectRef & { readonly hook: string })[];

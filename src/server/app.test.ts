@@ -1,3 +1,4 @@
+import { testSnapshot } from "../testing/snapshot.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
@@ -11,7 +12,7 @@ import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
-import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
+import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { createApp } from "./app.ts";
 import { jsonErrors } from "./errors.ts";
@@ -26,15 +27,11 @@ function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
     latest: decodeReleaseNow(encodeRelease(releaseRecord())),
   });
   const now = new Date("2026-11-24T10:00:00Z");
-  return freezeSnapshot({
+  return testSnapshot({
     startedAt: now,
     finishedAt: now,
     durationSeconds: 0.25,
-    success: true,
-    outcome: "success",
     releases: [report, ...more],
-    unreferencedHooks: [],
-    goneReleases: [],
     collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
   });
 }

@@ -1,3 +1,4 @@
+import { testSnapshot } from "../testing/snapshot.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
@@ -7,7 +8,7 @@ import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
 import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
-import { freezeSnapshot, type ReleaseReport, type Snapshot } from "../scan/snapshot.ts";
+import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import {
   preparePublication,
@@ -17,15 +18,11 @@ import {
 } from "./publication.ts";
 
 function snapshot(releases: readonly ReleaseReport[]): Snapshot {
-  return freezeSnapshot({
+  return testSnapshot({
     startedAt: new Date("2026-11-24T09:59:59Z"),
-    finishedAt: new Date("2026-11-24T10:00:00Z"),
     durationSeconds: 1.5,
-    success: false,
     outcome: "partial",
     releases,
-    unreferencedHooks: [],
-    goneReleases: [],
     collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
   });
 }
