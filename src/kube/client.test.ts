@@ -177,6 +177,24 @@ describe("KubeClient retries reads", () => {
     assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 1);
   });
 
+  it("after a read gives up, tries the next reads once each, until one is answered", async () => {
+    let healthy = false;
+    const { client, recorder } = await setUp((_request, response) => {
+      if (healthy) json(response, 200, { kind: "NamespaceList", items: [] });
+      else json(response, 503, status(503, "ServiceUnavailable"));
+    });
+    await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), /503/);
+    assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 1, "the first read retries");
+    await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), /503/);
+    await assert.rejects(client.get("/api/v1/pods", "pods"), /503/);
+    assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 3, "then one attempt each");
+    healthy = true;
+    await client.get("/api/v1/namespaces", "namespaces");
+    healthy = false;
+    await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), /503/);
+    assert.equal(recorder.requests.length, 2 * FAST_RETRY.maxRetries + 5, "an answer brings retries back");
+  });
+
   it("stops waiting and retrying as soon as the caller aborts", async () => {
     const controller = new AbortController();
     const { server, client } = await setUp((_request, response) => {

@@ -10,7 +10,14 @@ import http from "node:http";
 import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
 import { loadAuth, type Auth, type ConnectionOptions } from "./auth.ts";
-import { DEFAULT_RETRY_POLICY, retryDelayMs, wait, type AttemptOutcome, type RetryPolicy } from "./retry.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableStatus,
+  retryDelayMs,
+  wait,
+  type AttemptOutcome,
+  type RetryPolicy,
+} from "./retry.ts";
 
 export type { ConnectionOptions } from "./auth.ts";
 
@@ -158,6 +165,8 @@ export class KubeClient {
   private readonly observer: RequestObserver | undefined;
   private readonly timeoutMs: number;
   readonly retryPolicy: RetryPolicy;
+  /** A read gave up for the server's trouble, and none has been answered since: no retries meanwhile. */
+  private struggling = false;
 
   constructor(auth: Auth, observer?: RequestObserver, options: ClientOptions = {}) {
     this.auth = auth;
@@ -368,16 +377,29 @@ export class KubeClient {
       let outcome: AttemptOutcome;
       try {
         const response = await this.attempt(verb, resource, url, accept, signal);
+        // Any answer but throttling or a server error: the server is there again.
+        if (!isRetryableStatus(response.status)) this.struggling = false;
         if (response.status >= 200 && response.status < 300) return JSON.parse(response.text) as T;
         outcome = { status: response.status, retryAfter: response.retryAfter };
         const error = apiError(response.status, response.text, verb, url.pathname, response.retryAfter);
-        if (!(await this.backOff(retry, outcome, signal))) throw error;
+        if (!(await this.backOff(retry, outcome, signal))) throw this.gaveUp(error, outcome);
       } catch (error) {
         if (error instanceof KubeApiError || signal?.aborted) throw error;
         outcome = { error };
-        if (!(await this.backOff(retry, outcome, signal))) throw error;
+        if (!(await this.backOff(retry, outcome, signal))) throw this.gaveUp(error, outcome);
       }
     }
+  }
+
+  /**
+   * A read that failed for the server's trouble (throttled, erroring, unreachable) after its
+   * retries, or at once: until a read gets an answer again, reads are tried once each. Retries
+   * ride out a blip; during an outage they would add up over a scan's dozens of reads, hold it
+   * past its timeout (so it publishes nothing), and keep loading an apiserver that struggles.
+   */
+  private gaveUp(error: unknown, outcome: AttemptOutcome): unknown {
+    if ("status" in outcome ? isRetryableStatus(outcome.status) : true) this.struggling = true;
+    return error;
   }
 
   /** Waits before retry number `retry` and says true, or says false when the read must not be retried. */
@@ -386,6 +408,7 @@ export class KubeClient {
     outcome: AttemptOutcome,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
+    if (this.struggling) return false;
     const delay = retryDelayMs(this.retryPolicy, retry, outcome);
     if (delay === undefined) return false;
     await wait(delay, signal);
