@@ -13,6 +13,7 @@ import {
   KubeApiError,
   KubeClient,
   KubeTimeoutError,
+  KubeUnavailableError,
   type ObservedRequest,
   type RequestObserver,
   type WatchEvent,
@@ -47,7 +48,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function setUp(handler: Parameters<typeof stubServer>[0], options: { timeoutMs?: number } = {}) {
+async function setUp(
+  handler: Parameters<typeof stubServer>[0],
+  options: { timeoutMs?: number; breakerCooldownMs?: number } = {},
+) {
   server = await stubServer(handler);
   const recorder = new Recorder();
   client = new KubeClient(stubAuth(server.url), recorder, { retry: FAST_RETRY, ...options });
@@ -177,22 +181,38 @@ describe("KubeClient retries reads", () => {
     assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 1);
   });
 
-  it("after a read gives up, tries the next reads once each, until one is answered", async () => {
+  it("after a read gives up, fails reads at once for a cool-down, then sends one at a time, once, until one is answered", async () => {
     let healthy = false;
-    const { client, recorder } = await setUp((_request, response) => {
-      if (healthy) json(response, 200, { kind: "NamespaceList", items: [] });
-      else json(response, 503, status(503, "ServiceUnavailable"));
-    });
+    const { client, recorder } = await setUp(
+      (_request, response) => {
+        if (healthy) json(response, 200, { kind: "NamespaceList", items: [] });
+        else json(response, 503, status(503, "ServiceUnavailable"));
+      },
+      { breakerCooldownMs: 200 },
+    );
     await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), /503/);
     assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 1, "the first read retries");
+    await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), KubeUnavailableError);
+    assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 1, "during the cool-down nothing is sent");
+    await sleep(250);
     await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), /503/);
+    await sleep(250);
     await assert.rejects(client.get("/api/v1/pods", "pods"), /503/);
     assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 3, "then one attempt each");
+    await sleep(250);
+    const [probe, meanwhile] = await Promise.allSettled([
+      client.get("/api/v1/namespaces", "namespaces"),
+      client.get("/api/v1/pods", "pods"),
+    ]);
+    assert.match(String(probe.status === "rejected" && probe.reason), /503/);
+    assert.ok(meanwhile.status === "rejected" && meanwhile.reason instanceof KubeUnavailableError);
+    assert.equal(recorder.requests.length, FAST_RETRY.maxRetries + 4, "one read at a time is sent");
     healthy = true;
+    await sleep(250);
     await client.get("/api/v1/namespaces", "namespaces");
     healthy = false;
     await assert.rejects(client.get("/api/v1/namespaces", "namespaces"), /503/);
-    assert.equal(recorder.requests.length, 2 * FAST_RETRY.maxRetries + 5, "an answer brings retries back");
+    assert.equal(recorder.requests.length, 2 * FAST_RETRY.maxRetries + 6, "an answer brings retries back");
   });
 
   it("stops waiting and retrying as soon as the caller aborts", async () => {

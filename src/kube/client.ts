@@ -77,6 +77,12 @@ export function failureOutcome(error: unknown): AttemptOutcome {
  * No answer in time: a request that heard nothing for the request timeout, or a watch that
  * heard nothing (no event, no bookmark, no byte) for its idle timeout. Never retried.
  */
+/** Long enough for a scan's reads to fail at once behind the one that gave up; short next to a scan interval. */
+const DEFAULT_BREAKER_COOLDOWN_MS = 10_000;
+
+/** A read not sent: the API server did not answer recently, and another read is checking whether it is back. */
+export class KubeUnavailableError extends Error {}
+
 export class KubeTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
 }
@@ -146,6 +152,8 @@ const METADATA_LIST_ACCEPT =
 const METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 export interface ClientOptions {
+  /** After a read gives up for the server's trouble, how long every read fails at once (default 10 s). */
+  readonly breakerCooldownMs?: number;
   /** A request that hears nothing for this long fails (connecting included). Default 30 s. */
   readonly timeoutMs?: number;
   readonly retry?: RetryPolicy;
@@ -165,8 +173,11 @@ export class KubeClient {
   private readonly observer: RequestObserver | undefined;
   private readonly timeoutMs: number;
   readonly retryPolicy: RetryPolicy;
-  /** A read gave up for the server's trouble, and none has been answered since: no retries meanwhile. */
-  private struggling = false;
+  /** Open after a read gave up for the server's trouble, until a read is answered again. */
+  private breaker: { readonly why: string; readonly openUntil: number } | undefined;
+  /** While the breaker is open, the one read sent to see whether the server is back. */
+  private probing = false;
+  private readonly breakerCooldownMs: number;
 
   constructor(auth: Auth, observer?: RequestObserver, options: ClientOptions = {}) {
     this.auth = auth;
@@ -177,6 +188,7 @@ export class KubeClient {
     this.observer = observer;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.breakerCooldownMs = options.breakerCooldownMs ?? DEFAULT_BREAKER_COOLDOWN_MS;
   }
 
   static async connect(options: ConnectionOptions, observer?: RequestObserver): Promise<KubeClient> {
@@ -373,12 +385,34 @@ export class KubeClient {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const url = this.url(path, query);
+    const breaker = this.breaker;
+    if (breaker && (this.probing || performance.now() < breaker.openUntil))
+      throw new KubeUnavailableError(
+        `${verb} ${url.pathname}: not sent: the API server did not answer a read just before (${breaker.why})`,
+      );
+    // After the cool-down, one read at a time checks whether the server is back.
+    const probe = breaker !== undefined;
+    if (probe) this.probing = true;
+    try {
+      return await this.tryRead<T>(verb, resource, url, accept, signal);
+    } finally {
+      if (probe) this.probing = false;
+    }
+  }
+
+  private async tryRead<T>(
+    verb: Verb,
+    resource: string,
+    url: URL,
+    accept: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     for (let retry = 1; ; retry++) {
       let outcome: AttemptOutcome;
       try {
         const response = await this.attempt(verb, resource, url, accept, signal);
         // Any answer but throttling or a server error: the server is there again.
-        if (!isRetryableStatus(response.status)) this.struggling = false;
+        if (!isRetryableStatus(response.status)) this.breaker = undefined;
         if (response.status >= 200 && response.status < 300) return JSON.parse(response.text) as T;
         outcome = { status: response.status, retryAfter: response.retryAfter };
         const error = apiError(response.status, response.text, verb, url.pathname, response.retryAfter);
@@ -392,13 +426,19 @@ export class KubeClient {
   }
 
   /**
-   * A read that failed for the server's trouble (throttled, erroring, unreachable) after its
-   * retries, or at once: until a read gets an answer again, reads are tried once each. Retries
-   * ride out a blip; during an outage they would add up over a scan's dozens of reads, hold it
-   * past its timeout (so it publishes nothing), and keep loading an apiserver that struggles.
+   * A read that failed for the server's trouble (throttled, erroring, unreachable, silent)
+   * after its retries, or at once, opens a circuit breaker: for a cool-down every read fails at
+   * once, then one read at a time is sent, once, until one gets an answer. Retries ride out a
+   * blip; during an outage they, and in a partition each read's timeout, would add up over a
+   * scan's dozens of reads, hold it past its own timeout (so it publishes nothing, and nothing is
+   * marked stale), and keep loading an apiserver that struggles.
    */
   private gaveUp(error: unknown, outcome: AttemptOutcome): unknown {
-    if ("status" in outcome ? isRetryableStatus(outcome.status) : true) this.struggling = true;
+    if ("status" in outcome ? isRetryableStatus(outcome.status) : true)
+      this.breaker = {
+        why: error instanceof Error ? error.message : String(error),
+        openUntil: performance.now() + this.breakerCooldownMs,
+      };
     return error;
   }
 
@@ -408,7 +448,7 @@ export class KubeClient {
     outcome: AttemptOutcome,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
-    if (this.struggling) return false;
+    if (this.breaker !== undefined) return false;
     const delay = retryDelayMs(this.retryPolicy, retry, outcome);
     if (delay === undefined) return false;
     await wait(delay, signal);
@@ -491,7 +531,21 @@ function send(url: URL, options: https.RequestOptions): Promise<Response> {
       });
       response.on("error", reject);
     });
-    request.on("timeout", () => request.destroy(timedOut(`GET ${url.pathname}`, Number(options.timeout))));
+    const timeoutMs = Number(options.timeout);
+    const fail = () => {
+      request.destroy(timedOut(`GET ${url.pathname}`, timeoutMs));
+    };
+    // The socket's idle timeout, and a deadline for the answer to begin: a connection that is
+    // accepted but never answers (a TLS handshake into a partition) is idle in ways the socket
+    // timer does not always see.
+    const firstByte = setTimeout(fail, timeoutMs);
+    request.once("response", () => {
+      clearTimeout(firstByte);
+    });
+    request.once("close", () => {
+      clearTimeout(firstByte);
+    });
+    request.on("timeout", fail);
     request.on("error", reject);
     request.end();
   });
