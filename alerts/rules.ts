@@ -159,7 +159,9 @@ const exporter: GroupSpec = {
       alert: "HelmDriftExporterDataStale",
       severity: "warning",
       for: "5m",
-      expr: `time() - helm_drift_exporter_last_scan_timestamp_seconds{${sel}} > ${t.staleDataSeconds}`,
+      // The served scan is old, or it is recent but relied on data no longer heard from (a failed
+      // scan still publishes, its releases marked stale; a partition leaves watches silent).
+      expr: `(time() - helm_drift_exporter_last_scan_timestamp_seconds{${sel}} > ${t.staleDataSeconds}) or (helm_drift_exporter_data_age_seconds{${sel}} > ${t.staleDataSeconds})`,
       summary: "helm-drift-exporter serves stale data.",
       description: `The results {{ $labels.instance }} serves are {{ $value | humanizeDuration }} old (more than {{ ${t.staleDataSeconds} | humanizeDuration }}): every Helm release alert is based on them.`,
       dashboard: "exporter",
