@@ -61,6 +61,13 @@ async function proveScenario(t: TestContext, scenario: Scenario, mode: ModeName,
     t.diagnostic(`upgrade before: ${headline(refused)}`);
   }
 
+  for (const fact of expected.liveBefore?.(situation) ?? [])
+    assert.equal(
+      await liveValue(situation, fact),
+      fact.value,
+      `before: ${fact.resource} ${fact.jsonPath}: ${fact.why}`,
+    );
+
   const rollback = await scenario.attempt(situation);
   assertOutcome(rollback, expected.rollback, "rollback");
   assertStatuses(rollback, expected.rollback, "rollback");

@@ -143,6 +143,8 @@ export interface Expected {
   readonly upgradeBefore?: OperationFacts & { readonly reason: UpgradeBlocker };
   /** A `helm upgrade` (with `upgradeValues`) after the rollback attempt: is the release locked? */
   readonly upgradeAfter: Omit<OperationFacts, "statuses">;
+  /** Live values the setup left (the hand-made changes), checked before the rollback. */
+  readonly liveBefore?: (situation: Situation) => readonly LiveFact[];
   /** Live values after the rollback: hand-made changes reverted, kept, objects adopted. */
   readonly live?: (situation: Situation) => readonly LiveFact[];
   /**
@@ -501,6 +503,26 @@ async function driftedByKubectl(bench: Workbench): Promise<SituationExtras> {
   return { upgradeValues: values("two"), widgetGroup };
 }
 
+/** The hand-made changes `driftedByKubectl` leaves, before any rollback. */
+function handMadeDrift(situation: Situation): LiveFact[] {
+  return [
+    { resource: "deployment/app-web", jsonPath: "{.spec.replicas}", value: "3", why: "kubectl scale" },
+    {
+      resource: "deployment/app-web",
+      jsonPath: "{.spec.template.spec.containers[0].image}",
+      value: "registry.example/web:hotfix",
+      why: "kubectl edit",
+    },
+    { resource: "configmap/app-locked", jsonPath: "{.data.value}", value: "patched", why: "kubectl patch" },
+    {
+      resource: `widgets.${situation.widgetGroup ?? ""}/app-widget`,
+      jsonPath: "{.spec.size}",
+      value: "5",
+      why: "kubectl patch of a custom resource",
+    },
+  ];
+}
+
 const driftReverted = scenario({
   name: "ready/drift-reverted",
   summary:
@@ -513,6 +535,7 @@ const driftReverted = scenario({
       succeeds: true,
       statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
     },
+    liveBefore: handMadeDrift,
     upgradeAfter: UPGRADE_WORKS,
     live: (s) => [
       {
@@ -572,6 +595,7 @@ const ssaConflict = scenario({
         succeeds: false,
         errors: [/UPGRADE FAILED: conflict occurred while applying object/],
       },
+      liveBefore: handMadeDrift,
       live: () => [
         { resource: "deployment/app-web", jsonPath: "{.spec.replicas}", value: "3", why: "nothing applied" },
       ],
@@ -833,6 +857,16 @@ const LEFTOVER_HOOK = {
   hook: { enabled: true, events: "pre-upgrade,pre-rollback", deletePolicy: "hook-failed" },
 };
 
+/** The hook object an earlier run left behind, with the step it carries. */
+function hookObject(step: string): LiveFact {
+  return {
+    resource: "configmap/app-hook",
+    jsonPath: "{.data.step}",
+    value: step,
+    why: "left behind by revision 2's upgrade",
+  };
+}
+
 async function leftoverHook(bench: Workbench, editByHand: boolean): Promise<SituationExtras> {
   await install(bench, { ...LEFTOVER_HOOK, greeting: "one" });
   await upgrade(bench, { ...LEFTOVER_HOOK, greeting: "two" });
@@ -856,6 +890,7 @@ const hookConflict = scenario({
         ],
         statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
       },
+      liveBefore: () => [hookObject("prepare")],
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
     },
@@ -868,6 +903,7 @@ const hookConflict = scenario({
         ],
         statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
       },
+      liveBefore: () => [hookObject("prepare")],
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
     },
@@ -887,6 +923,7 @@ const hookReapplied = scenario({
         succeeds: true,
         statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
       },
+      liveBefore: () => [hookObject("prepare")],
       upgradeAfter: UPGRADE_WORKS,
       predictable: true,
     },
@@ -909,6 +946,7 @@ const hookEdited = scenario({
         ],
         statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
       },
+      liveBefore: () => [hookObject("by-hand")],
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
     },
@@ -1015,6 +1053,12 @@ const hookJobFails = scenario({
 // ownership: an object the target declares, the current revision does not, and that exists live
 
 const EXTRA = { extra: { enabled: true } };
+const BY_HAND: LiveFact = {
+  resource: "configmap/app-extra",
+  jsonPath: "{.data.value}",
+  value: "by-hand",
+  why: "re-created by kubectl",
+};
 
 const recreatedByHand = scenario({
   name: "ownership/recreated-by-hand",
@@ -1035,6 +1079,7 @@ const recreatedByHand = scenario({
         succeeds: true,
         statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
       },
+      liveBefore: () => [BY_HAND],
       upgradeAfter: UPGRADE_WORKS,
       live: (s) => [
         { resource: "configmap/app-extra", jsonPath: "{.data.value}", value: "chart", why: "overwritten" },
@@ -1057,6 +1102,8 @@ const recreatedByHand = scenario({
         ],
         statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
       },
+      liveBefore: () => [BY_HAND],
+      live: () => [BY_HAND],
       upgradeAfter: UPGRADE_WORKS,
       predictable: true,
     },
@@ -1103,6 +1150,14 @@ const otherReleaseObject = scenario({
       succeeds: true,
       statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
     },
+    liveBefore: () => [
+      {
+        resource: "configmap/shared",
+        jsonPath: "{.metadata.annotations.meta\\.helm\\.sh/release-name}",
+        value: "other",
+        why: "owned by release other",
+      },
+    ],
     upgradeAfter: UPGRADE_WORKS,
     live: () => [
       {
