@@ -22,8 +22,8 @@ import {
 /** helm's error (or its success line), on one line: what the facts table in docs/rollback.md quotes. */
 function headline(outcome: Outcome): string {
   const error = outcome.output.indexOf("Error: ");
-  const text = error >= 0 ? outcome.output.slice(error) : outcome.output;
-  return text.trim().split("\n").filter(Boolean).join(" ⏎ ");
+  if (error < 0) return /^.*Happy Helming!.*$/m.exec(outcome.output)?.[0] ?? outcome.output.trim();
+  return outcome.output.slice(error).trim().split("\n").filter(Boolean).join(" ⏎ ");
 }
 
 function assertOutcome(outcome: Outcome, facts: Omit<OperationFacts, "statuses">, what: string): void {

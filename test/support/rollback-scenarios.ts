@@ -313,6 +313,8 @@ interface AttemptOptions {
   readonly staleDiscovery?: boolean;
   /** helm's --timeout for the attempt (default 60s): how long helm v3 waits for a hook object to go. */
   readonly timeout?: string;
+  /** Flags the rollback is run with (the bare rollback has none): how an operator forces one. */
+  readonly rollbackFlags?: readonly string[];
   /** Plays the kubelet for hook Jobs while helm runs. */
   readonly kubelet?: { readonly job: string; readonly outcome: JobOutcome };
 }
@@ -325,6 +327,7 @@ function attemptWith(options: AttemptOptions) {
             "rollback",
             situation.release,
             ...(operation.revision === undefined ? [] : [String(operation.revision)]),
+            ...(options.rollbackFlags ?? []),
           ]
         : [
             "upgrade",
@@ -784,33 +787,39 @@ function hookNotServed(events: "pre-rollback" | "post-rollback", greetingAfter: 
 // ---------------------------------------------------------------------------------------------
 // immutable_field
 
+/**
+ * Revision 2 changes fields the apiserver refuses to change, each object deleted by hand first
+ * (the usual advice when an upgrade meets an immutable field), so that the upgrade succeeded.
+ */
+async function immutableFieldsChanged(bench: Workbench): Promise<SituationExtras> {
+  const objects = {
+    deployment: { enabled: true },
+    service: { enabled: true },
+    roleBinding: { enabled: true },
+  };
+  await install(bench, {
+    ...objects,
+    service: { enabled: true, headless: true },
+    lockedConfig: { enabled: true },
+  });
+  await kubectl(bench, ["delete", "deployment/app-web", "service/app-svc", "rolebinding/app-readers"]);
+  const revision2 = {
+    ...objects,
+    deployment: { enabled: true, track: "b" },
+    roleBinding: { enabled: true, clusterRole: "edit" },
+    lockedConfig: { enabled: true, immutable: true, value: "two" },
+  };
+  await upgrade(bench, revision2);
+  return { upgradeValues: revision2 };
+}
+
 const immutableFields = scenario({
   name: "immutable_field/selector-clusterip-roleref-immutable-configmap",
   summary:
     "Revision 2 changed a Deployment selector, made a headless Service normal and changed a RoleBinding " +
     "roleRef (each deleted by hand first, as the usual advice for an immutable-field upgrade says), " +
     "and made a ConfigMap immutable with new data. Rolling back fails on all four, joined with ' && '.",
-  build: async (bench) => {
-    const objects = {
-      deployment: { enabled: true },
-      service: { enabled: true },
-      roleBinding: { enabled: true },
-    };
-    await install(bench, {
-      ...objects,
-      service: { enabled: true, headless: true },
-      lockedConfig: { enabled: true },
-    });
-    await kubectl(bench, ["delete", "deployment/app-web", "service/app-svc", "rolebinding/app-readers"]);
-    const revision2 = {
-      ...objects,
-      deployment: { enabled: true, track: "b" },
-      roleBinding: { enabled: true, clusterRole: "edit" },
-      lockedConfig: { enabled: true, immutable: true, value: "two" },
-    };
-    await upgrade(bench, revision2);
-    return { upgradeValues: revision2 };
-  },
+  build: immutableFieldsChanged,
   expected: Object.fromEntries(
     ALL.map((mode) => {
       const prefix = (name: string, kind: string, gvk: string) =>
@@ -847,6 +856,110 @@ const immutableFields = scenario({
       return [mode, expected];
     }),
   ),
+});
+
+const forcedReplace = scenario({
+  name: "immutable_field/forced-with-replace",
+  summary:
+    "The same, rolled back with v3 --force / v4 --force-replace: helm replaces each object with a " +
+    "PUT, which the apiserver refuses for the same fields.",
+  build: immutableFieldsChanged,
+  rollbackFlags: ["--force"],
+  expected: inModes(CLIENT_SIDE, {
+    rollback: {
+      reason: "immutable_field",
+      succeeds: false,
+      errors: [
+        /^Error: failed to replace object: ConfigMap "app-locked" is invalid: /m,
+        / && failed to replace object: RoleBinding.rbac.authorization.k8s.io "app-readers" is invalid: roleRef: /,
+        / && failed to replace object: Service "app-svc" is invalid: spec.clusterIPs\[0\]: /,
+        / && failed to replace object: Deployment.apps "app-web" is invalid: spec.selector: /,
+      ],
+      statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
+    },
+    upgradeAfter: UPGRADE_WORKS,
+    predictable: true,
+  }),
+});
+
+const forceReplaceServerSide = scenario({
+  name: "flags/force-replace-on-server-side-target",
+  summary:
+    "helm v4 --force-replace on a revision applied server-side: refused after the pending revision " +
+    "is written, as an apply failure (failed, nothing deployed).",
+  build: async (bench) => {
+    await install(bench, { greeting: "one" });
+    await upgrade(bench, { greeting: "two" });
+    return { upgradeValues: { greeting: "two" } };
+  },
+  rollbackFlags: ["--force-replace"],
+  expected: {
+    "v4-ssa": {
+      rollback: {
+        reason: "ready",
+        succeeds: false,
+        errors: [/^Error: invalid operation: cannot use server-side apply and force replace together$/m],
+        statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
+      },
+      upgradeAfter: UPGRADE_WORKS,
+      predictable: true,
+    },
+  },
+});
+
+const forceConflictsClientSide = scenario({
+  name: "flags/force-conflicts-on-client-side-target",
+  summary: "helm v4 --force-conflicts on a revision applied client-side: refused the same way.",
+  build: async (bench) => {
+    await install(bench, { greeting: "one" });
+    await upgrade(bench, { greeting: "two" });
+    return { upgradeValues: { greeting: "two" } };
+  },
+  rollbackFlags: ["--force-conflicts"],
+  expected: {
+    "v4-csa": {
+      rollback: {
+        reason: "ready",
+        succeeds: false,
+        errors: [
+          /^Error: invalid client update option\(s\): forceConflicts enabled when serverSideApply disabled$/m,
+        ],
+        statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
+      },
+      upgradeAfter: UPGRADE_WORKS,
+      predictable: true,
+    },
+  },
+});
+
+const conflictsForced = scenario({
+  name: "ssa_conflict/forced-with-force-conflicts",
+  summary:
+    "The kubectl-drifted release rolled back with helm v4 --force-conflicts: helm takes the fields " +
+    "over and the rollback succeeds, reverting the hand-made changes (the custom resource's too).",
+  build: driftedByKubectl,
+  rollbackFlags: ["--force-conflicts"],
+  expected: {
+    "v4-ssa": {
+      rollback: {
+        reason: "ssa_conflict",
+        succeeds: true,
+        statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
+      },
+      upgradeAfter: UPGRADE_WORKS,
+      liveBefore: handMadeDrift,
+      live: (s) => [
+        { resource: "deployment/app-web", jsonPath: "{.spec.replicas}", value: "1", why: "taken over" },
+        {
+          resource: `widgets.${s.widgetGroup ?? ""}/app-widget`,
+          jsonPath: "{.spec.size}",
+          value: "1",
+          why: "server-side apply sends every declared field",
+        },
+      ],
+      predictable: true,
+    },
+  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1318,6 +1431,7 @@ export const ROLLBACK_SCENARIOS: readonly Scenario[] = [
   severalRevisions,
   driftReverted,
   ssaConflict,
+  conflictsForced,
   oneRevision,
   prunedTarget,
   targetNotServed,
@@ -1326,6 +1440,7 @@ export const ROLLBACK_SCENARIOS: readonly Scenario[] = [
   hookNotServed("pre-rollback", "two"),
   hookNotServed("post-rollback", "one"),
   immutableFields,
+  forcedReplace,
   hookConflict,
   hookReapplied,
   hookEdited,
@@ -1338,6 +1453,8 @@ export const ROLLBACK_SCENARIOS: readonly Scenario[] = [
   targetFailed,
   pendingUpgrade,
   noDeployed,
+  forceReplaceServerSide,
+  forceConflictsClientSide,
 ];
 
 /** The value of `kubectl get <resource> -o jsonpath=<jsonPath>` in the situation's namespace. */
