@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
-import { finishJob, type JobOutcome } from "../cluster/kubelet.ts";
+import { finishJob, type JobOutcome } from "./kubelet.ts";
 import { createNamespace, kubeConfig, run } from "./cluster.ts";
 import {
   fixtureChart,
@@ -371,8 +371,8 @@ async function playKubelet(namespace: string, job: string, outcome: JobOutcome, 
   while (!helmState.exited) {
     const found = await orUndefined(() => batch.readNamespacedJob({ name: job, namespace }));
     if (found && !found.status?.conditions?.length) {
-      // The Job may be deleted under us (helm's before-hook-creation): try again next round.
-      await orUndefined(() => finishJob(kubeConfig(), namespace, job, outcome, 1000));
+      // Deleted under us (helm's before-hook-creation), finishJob waits for the re-created one.
+      await orUndefined(() => finishJob(kubeConfig(), namespace, job, outcome));
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
