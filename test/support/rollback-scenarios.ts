@@ -441,13 +441,47 @@ function scenario(definition: ScenarioDefinition): Scenario {
   };
 }
 
+/** The expectation of each of these modes. */
+function perMode(
+  modes: readonly ModeName[],
+  expected: (mode: ModeName) => Expected,
+): Partial<Record<ModeName, Expected>> {
+  return Object.fromEntries(modes.map((mode) => [mode, expected(mode)]));
+}
+
 /** The same expectation in each of these modes. */
 function inModes(modes: readonly ModeName[], expected: Expected): Partial<Record<ModeName, Expected>> {
-  return Object.fromEntries(modes.map((mode) => [mode, expected]));
+  return perMode(modes, () => expected);
 }
 
 const UPGRADE_WORKS = { succeeds: true } as const;
 const UPGRADE_LOCKED = { succeeds: false, errors: [LOCKED] } as const;
+
+type Statuses = OperationFacts["statuses"];
+/** Rolled back from revision 2 to 1. */
+const ROLLED_BACK: Statuses = { 1: "superseded", 2: "superseded", 3: "deployed" };
+/** The rollback failed while applying: Last superseded, revision 3 failed, nothing deployed. */
+const APPLY_FAILED: Statuses = { 1: "superseded", 2: "superseded", 3: "failed" };
+/** The rollback failed before applying, or in a hook: revision 3 stays pending-rollback. */
+const LEFT_PENDING: Statuses = { 1: "superseded", 2: "deployed", 3: "pending-rollback" };
+/** The rollback from 2 to 1 succeeds. */
+const READY = { reason: "ready", succeeds: true, statuses: ROLLED_BACK } as const;
+
+/** A rollback that fails: helm prints each of `errors`, and leaves `statuses`. */
+function blocked(
+  reason: RollbackBlocker | "ready",
+  statuses: Statuses,
+  errors: readonly RegExp[],
+): Expected["rollback"] {
+  return { reason, succeeds: false, errors, statuses };
+}
+
+/** Revisions 1 and 2 of the chart, differing only in their greeting. */
+async function twoRevisions(bench: Workbench): Promise<SituationExtras> {
+  await install(bench, { greeting: "one" });
+  await upgrade(bench, { greeting: "two" });
+  return { upgradeValues: { greeting: "two" } };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Clean releases
@@ -533,11 +567,7 @@ const driftReverted = scenario({
     "built-in kind, and keeps them on a custom resource (two-way merge of the two manifests only).",
   build: driftedByKubectl,
   expected: inModes([...CLIENT_SIDE, "v3-record-v4-cli"], {
-    rollback: {
-      reason: "ready",
-      succeeds: true,
-      statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
-    },
+    rollback: READY,
     liveBefore: handMadeDrift,
     upgradeAfter: UPGRADE_WORKS,
     live: (s) => [
@@ -578,21 +608,16 @@ const ssaConflict = scenario({
   build: driftedByKubectl,
   expected: {
     "v4-ssa": {
-      rollback: {
-        reason: "ssa_conflict",
-        succeeds: false,
-        errors: [
-          new RegExp(
-            `conflict occurred while applying object ${NS}/app-locked /v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \\.data\\.value`,
-          ),
-          new RegExp(
-            `conflict occurred while applying object ${NS}/app-web apps/v1, Kind=Deployment: Apply failed with 2 conflicts: conflicts with "kubectl" with subresource "scale" using apps/v1:\\n- \\.spec\\.replicas\\nconflicts with "kubectl-edit" using apps/v1:\\n- \\.spec\\.template\\.spec\\.containers\\[name="web"\\]\\.image`,
-          ),
-          /conflict occurred while applying object [a-z0-9-]+\/app-widget [a-z0-9.-]+\/v1, Kind=Widget: Apply failed with 1 conflict: conflict with "kubectl-patch" using [a-z0-9.-]+\/v1: \.spec\.size/,
-          / && /,
-        ],
-        statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-      },
+      rollback: blocked("ssa_conflict", APPLY_FAILED, [
+        new RegExp(
+          `conflict occurred while applying object ${NS}/app-locked /v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \\.data\\.value`,
+        ),
+        new RegExp(
+          `conflict occurred while applying object ${NS}/app-web apps/v1, Kind=Deployment: Apply failed with 2 conflicts: conflicts with "kubectl" with subresource "scale" using apps/v1:\\n- \\.spec\\.replicas\\nconflicts with "kubectl-edit" using apps/v1:\\n- \\.spec\\.template\\.spec\\.containers\\[name="web"\\]\\.image`,
+        ),
+        /conflict occurred while applying object [a-z0-9-]+\/app-widget [a-z0-9.-]+\/v1, Kind=Widget: Apply failed with 1 conflict: conflict with "kubectl-patch" using [a-z0-9.-]+\/v1: \.spec\.size/,
+        / && /,
+      ]),
       // The next upgrade applies the same fields server-side: it conflicts the same way.
       upgradeAfter: {
         succeeds: false,
@@ -618,12 +643,7 @@ const oneRevision = scenario({
     return { upgradeValues: { greeting: "two" } };
   },
   expected: inModes(ALL, {
-    rollback: {
-      reason: "no_target",
-      succeeds: false,
-      errors: [/^Error: release has no 0 version$/m],
-      statuses: { 1: "deployed" },
-    },
+    rollback: blocked("no_target", { 1: "deployed" }, [/^Error: release has no 0 version$/m]),
     upgradeAfter: UPGRADE_WORKS,
     predictable: true,
   }),
@@ -641,12 +661,9 @@ const prunedTarget = scenario({
     return { upgradeValues: { greeting: "four" } };
   },
   expected: inModes(ALL, {
-    rollback: {
-      reason: "no_target",
-      succeeds: false,
-      errors: [/^Error: release has no 2 version$/m],
-      statuses: { 1: "superseded", 3: "deployed" },
-    },
+    rollback: blocked("no_target", { 1: "superseded", 3: "deployed" }, [
+      /^Error: release has no 2 version$/m,
+    ]),
     upgradeAfter: UPGRADE_WORKS,
     predictable: true,
   }),
@@ -661,7 +678,7 @@ function pendingRollbackAfter(errors: readonly RegExp[]): Expected {
       reason: "api_not_served",
       succeeds: false,
       errors,
-      statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
+      statuses: LEFT_PENDING,
     },
     upgradeAfter: UPGRADE_LOCKED,
     predictable: true,
@@ -704,12 +721,9 @@ const staleDiscovery = scenario({
     return { upgradeValues: { widget: { enabled: true, apiVersion: `${group}/v1` } }, widgetGroup: group };
   },
   expected: inModes(ALL, {
-    rollback: {
-      reason: "api_not_served",
-      succeeds: false,
-      errors: [/failed to create resource: .*the server could not find the requested resource/],
-      statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-    },
+    rollback: blocked("api_not_served", APPLY_FAILED, [
+      /failed to create resource: .*the server could not find the requested resource/,
+    ]),
     // Nothing is deployed now: the next upgrade builds the failed revision 3 (revision 1's
     // manifest) as the current one, and that fails even with a fresh discovery cache.
     upgradeAfter: {
@@ -820,42 +834,34 @@ const immutableFields = scenario({
     "roleRef (each deleted by hand first, as the usual advice for an immutable-field upgrade says), " +
     "and made a ConfigMap immutable with new data. Rolling back fails on all four, joined with ' && '.",
   build: immutableFieldsChanged,
-  expected: Object.fromEntries(
-    ALL.map((mode) => {
-      const prefix = (name: string, kind: string, gvk: string) =>
-        mode === "v4-ssa"
-          ? `server-side apply failed for object ${NS}/${name} ${gvk}, Kind=${kind}: `
-          : `cannot patch "${name}" with kind ${kind}: `;
-      const expected: Expected = {
-        rollback: {
-          reason: "immutable_field",
-          succeeds: false,
-          errors: [
-            new RegExp(
-              prefix("app-locked", "ConfigMap", "/v1") +
-                'ConfigMap "app-locked" is invalid: \\[immutable: Forbidden: field is immutable when `immutable` is set, data: Forbidden: field is immutable when `immutable` is set\\]',
-            ),
-            new RegExp(
-              prefix("app-readers", "RoleBinding", "rbac.authorization.k8s.io/v1") +
-                'RoleBinding.rbac.authorization.k8s.io "app-readers" is invalid: roleRef: Invalid value: .*"Name":"view"}: field is immutable',
-            ),
-            new RegExp(
-              prefix("app-svc", "Service", "/v1") +
-                'Service "app-svc" is invalid: spec.clusterIPs\\[0\\]: Invalid value: \\["None"\\]: may not change once set',
-            ),
-            new RegExp(
-              prefix("app-web", "Deployment", "apps/v1") +
-                'Deployment.apps "app-web" is invalid: spec.selector: Invalid value: .*"track":"a"}}: field is immutable',
-            ),
-          ],
-          statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-        },
-        upgradeAfter: UPGRADE_WORKS,
-        predictable: true,
-      };
-      return [mode, expected];
-    }),
-  ),
+  expected: perMode(ALL, (mode) => {
+    const prefix = (name: string, kind: string, gvk: string) =>
+      mode === "v4-ssa"
+        ? `server-side apply failed for object ${NS}/${name} ${gvk}, Kind=${kind}: `
+        : `cannot patch "${name}" with kind ${kind}: `;
+    return {
+      rollback: blocked("immutable_field", APPLY_FAILED, [
+        new RegExp(
+          prefix("app-locked", "ConfigMap", "/v1") +
+            'ConfigMap "app-locked" is invalid: \\[immutable: Forbidden: field is immutable when `immutable` is set, data: Forbidden: field is immutable when `immutable` is set\\]',
+        ),
+        new RegExp(
+          prefix("app-readers", "RoleBinding", "rbac.authorization.k8s.io/v1") +
+            'RoleBinding.rbac.authorization.k8s.io "app-readers" is invalid: roleRef: Invalid value: .*"Name":"view"}: field is immutable',
+        ),
+        new RegExp(
+          prefix("app-svc", "Service", "/v1") +
+            'Service "app-svc" is invalid: spec.clusterIPs\\[0\\]: Invalid value: \\["None"\\]: may not change once set',
+        ),
+        new RegExp(
+          prefix("app-web", "Deployment", "apps/v1") +
+            'Deployment.apps "app-web" is invalid: spec.selector: Invalid value: .*"track":"a"}}: field is immutable',
+        ),
+      ]),
+      upgradeAfter: UPGRADE_WORKS,
+      predictable: true,
+    };
+  }),
 });
 
 const forcedReplace = scenario({
@@ -866,17 +872,12 @@ const forcedReplace = scenario({
   build: immutableFieldsChanged,
   rollbackFlags: ["--force"],
   expected: inModes(CLIENT_SIDE, {
-    rollback: {
-      reason: "immutable_field",
-      succeeds: false,
-      errors: [
-        /^Error: failed to replace object: ConfigMap "app-locked" is invalid: /m,
-        / && failed to replace object: RoleBinding.rbac.authorization.k8s.io "app-readers" is invalid: roleRef: /,
-        / && failed to replace object: Service "app-svc" is invalid: spec.clusterIPs\[0\]: /,
-        / && failed to replace object: Deployment.apps "app-web" is invalid: spec.selector: /,
-      ],
-      statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-    },
+    rollback: blocked("immutable_field", APPLY_FAILED, [
+      /^Error: failed to replace object: ConfigMap "app-locked" is invalid: /m,
+      / && failed to replace object: RoleBinding.rbac.authorization.k8s.io "app-readers" is invalid: roleRef: /,
+      / && failed to replace object: Service "app-svc" is invalid: spec.clusterIPs\[0\]: /,
+      / && failed to replace object: Deployment.apps "app-web" is invalid: spec.selector: /,
+    ]),
     upgradeAfter: UPGRADE_WORKS,
     predictable: true,
   }),
@@ -887,20 +888,13 @@ const forceReplaceServerSide = scenario({
   summary:
     "helm v4 --force-replace on a revision applied server-side: refused after the pending revision " +
     "is written, as an apply failure (failed, nothing deployed).",
-  build: async (bench) => {
-    await install(bench, { greeting: "one" });
-    await upgrade(bench, { greeting: "two" });
-    return { upgradeValues: { greeting: "two" } };
-  },
+  build: twoRevisions,
   rollbackFlags: ["--force-replace"],
   expected: {
     "v4-ssa": {
-      rollback: {
-        reason: "ready",
-        succeeds: false,
-        errors: [/^Error: invalid operation: cannot use server-side apply and force replace together$/m],
-        statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-      },
+      rollback: blocked("ready", APPLY_FAILED, [
+        /^Error: invalid operation: cannot use server-side apply and force replace together$/m,
+      ]),
       upgradeAfter: UPGRADE_WORKS,
       predictable: true,
     },
@@ -910,22 +904,13 @@ const forceReplaceServerSide = scenario({
 const forceConflictsClientSide = scenario({
   name: "flags/force-conflicts-on-client-side-target",
   summary: "helm v4 --force-conflicts on a revision applied client-side: refused the same way.",
-  build: async (bench) => {
-    await install(bench, { greeting: "one" });
-    await upgrade(bench, { greeting: "two" });
-    return { upgradeValues: { greeting: "two" } };
-  },
+  build: twoRevisions,
   rollbackFlags: ["--force-conflicts"],
   expected: {
     "v4-csa": {
-      rollback: {
-        reason: "ready",
-        succeeds: false,
-        errors: [
-          /^Error: invalid client update option\(s\): forceConflicts enabled when serverSideApply disabled$/m,
-        ],
-        statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-      },
+      rollback: blocked("ready", APPLY_FAILED, [
+        /^Error: invalid client update option\(s\): forceConflicts enabled when serverSideApply disabled$/m,
+      ]),
       upgradeAfter: UPGRADE_WORKS,
       predictable: true,
     },
@@ -944,7 +929,7 @@ const conflictsForced = scenario({
       rollback: {
         reason: "ssa_conflict",
         succeeds: true,
-        statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
+        statuses: ROLLED_BACK,
       },
       upgradeAfter: UPGRADE_WORKS,
       liveBefore: handMadeDrift,
@@ -993,34 +978,16 @@ const hookConflict = scenario({
     "The target's pre-rollback hook object exists (left by an earlier run; delete policy hook-failed, " +
     "no before-hook-creation). Client-side, helm creates it: already exists, pending-rollback.",
   build: (bench) => leftoverHook(bench, false),
-  expected: {
-    v3: {
-      rollback: {
-        reason: "hook_conflict",
-        succeeds: false,
-        errors: [
-          /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: 1 error occurred:\n\t\* configmaps "app-hook" already exists/m,
-        ],
-        statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
-      },
-      liveBefore: () => [hookObject("prepare")],
-      upgradeAfter: UPGRADE_LOCKED,
-      predictable: true,
-    },
-    "v4-csa": {
-      rollback: {
-        reason: "hook_conflict",
-        succeeds: false,
-        errors: [
-          /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: configmaps "app-hook" already exists$/m,
-        ],
-        statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
-      },
-      liveBefore: () => [hookObject("prepare")],
-      upgradeAfter: UPGRADE_LOCKED,
-      predictable: true,
-    },
-  },
+  expected: perMode(CLIENT_SIDE, (mode) => ({
+    rollback: blocked("hook_conflict", LEFT_PENDING, [
+      mode === "v3"
+        ? /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: 1 error occurred:\n\t\* configmaps "app-hook" already exists/m
+        : /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: configmaps "app-hook" already exists$/m,
+    ]),
+    liveBefore: () => [hookObject("prepare")],
+    upgradeAfter: UPGRADE_LOCKED,
+    predictable: true,
+  })),
 });
 
 const hookReapplied = scenario({
@@ -1031,11 +998,7 @@ const hookReapplied = scenario({
   build: (bench) => leftoverHook(bench, false),
   expected: {
     "v4-ssa": {
-      rollback: {
-        reason: "ready",
-        succeeds: true,
-        statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
-      },
+      rollback: READY,
       liveBefore: () => [hookObject("prepare")],
       upgradeAfter: UPGRADE_WORKS,
       predictable: true,
@@ -1051,14 +1014,9 @@ const hookEdited = scenario({
   build: (bench) => leftoverHook(bench, true),
   expected: {
     "v4-ssa": {
-      rollback: {
-        reason: "hook_conflict",
-        succeeds: false,
-        errors: [
-          /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: conflict occurred while applying object [a-z0-9-]+\/app-hook \/v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \.data\.step$/m,
-        ],
-        statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
-      },
+      rollback: blocked("hook_conflict", LEFT_PENDING, [
+        /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: conflict occurred while applying object [a-z0-9-]+\/app-hook \/v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \.data\.step$/m,
+      ]),
       liveBefore: () => [hookObject("by-hand")],
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
@@ -1088,33 +1046,19 @@ const hookStuckDeleting = scenario({
   },
   expected: {
     v3: {
-      rollback: {
-        reason: "hook_conflict",
-        succeeds: false,
-        errors: [/^Error: context deadline exceeded$/m],
-        statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
-      },
+      rollback: blocked("hook_conflict", LEFT_PENDING, [/^Error: context deadline exceeded$/m]),
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
     },
     "v4-csa": {
-      rollback: {
-        reason: "hook_conflict",
-        succeeds: false,
-        errors: [
-          /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: object is being deleted: configmaps "app-hook" already exists$/m,
-        ],
-        statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
-      },
+      rollback: blocked("hook_conflict", LEFT_PENDING, [
+        /^Error: warning: Hook pre-rollback rollback\/templates\/hooks\.yaml failed: object is being deleted: configmaps "app-hook" already exists$/m,
+      ]),
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
     },
     "v4-ssa": {
-      rollback: {
-        reason: "ready",
-        succeeds: true,
-        statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
-      },
+      rollback: READY,
       upgradeAfter: UPGRADE_WORKS,
       live: () => [
         {
@@ -1140,26 +1084,21 @@ const hookJobFails = scenario({
     await upgrade(bench, { greeting: "two" });
     return { upgradeValues: { greeting: "two" } };
   },
-  expected: Object.fromEntries(
-    ALL.map((mode) => {
-      const expected: Expected = {
-        rollback: {
-          reason: "ready",
-          succeeds: false,
-          // helm returns the watch's error as it is, without naming the hook.
-          errors: [
-            mode === "v3"
-              ? /^Error: 1 error occurred:\n\t\* job app-job-hook failed: BackoffLimitExceeded$/m
-              : /^Error: resource Job\/[a-z0-9-]+\/app-job-hook not ready\. status: Failed, message: Job Failed\. failed: 1\/1$/m,
-          ],
-          statuses: { 1: "superseded", 2: "deployed", 3: "pending-rollback" },
-        },
-        upgradeAfter: UPGRADE_LOCKED,
-        predictable: false,
-      };
-      return [mode, expected];
-    }),
-  ),
+  expected: perMode(ALL, (mode) => ({
+    rollback: {
+      reason: "ready",
+      succeeds: false,
+      // helm returns the watch's error as it is, without naming the hook.
+      errors: [
+        mode === "v3"
+          ? /^Error: 1 error occurred:\n\t\* job app-job-hook failed: BackoffLimitExceeded$/m
+          : /^Error: resource Job\/[a-z0-9-]+\/app-job-hook not ready\. status: Failed, message: Job Failed\. failed: 1\/1$/m,
+      ],
+      statuses: LEFT_PENDING,
+    },
+    upgradeAfter: UPGRADE_LOCKED,
+    predictable: false,
+  })),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1187,11 +1126,7 @@ const recreatedByHand = scenario({
   },
   expected: {
     ...inModes(CLIENT_SIDE, {
-      rollback: {
-        reason: "ready",
-        succeeds: true,
-        statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
-      },
+      rollback: READY,
       liveBefore: () => [BY_HAND],
       upgradeAfter: UPGRADE_WORKS,
       live: (s) => [
@@ -1206,15 +1141,10 @@ const recreatedByHand = scenario({
       predictable: true,
     }),
     "v4-ssa": {
-      rollback: {
-        reason: "ownership",
-        succeeds: false,
-        errors: [
-          /resource exists on cluster but not in original release, using cluster state as baseline/,
-          /^Error: conflict occurred while applying object [a-z0-9-]+\/app-extra \/v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-create" using v1: \.data\.value$/m,
-        ],
-        statuses: { 1: "superseded", 2: "superseded", 3: "failed" },
-      },
+      rollback: blocked("ownership", APPLY_FAILED, [
+        /resource exists on cluster but not in original release, using cluster state as baseline/,
+        /^Error: conflict occurred while applying object [a-z0-9-]+\/app-extra \/v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-create" using v1: \.data\.value$/m,
+      ]),
       liveBefore: () => [BY_HAND],
       live: () => [BY_HAND],
       upgradeAfter: UPGRADE_WORKS,
@@ -1234,11 +1164,7 @@ const keptObject = scenario({
     return { upgradeValues: {} };
   },
   expected: inModes(ALL, {
-    rollback: {
-      reason: "ready",
-      succeeds: true,
-      statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
-    },
+    rollback: READY,
     upgradeAfter: UPGRADE_WORKS,
     predictable: true,
   }),
@@ -1258,11 +1184,7 @@ const otherReleaseObject = scenario({
     return { upgradeValues: {} };
   },
   expected: inModes(ALL, {
-    rollback: {
-      reason: "ready",
-      succeeds: true,
-      statuses: { 1: "superseded", 2: "superseded", 3: "deployed" },
-    },
+    rollback: READY,
     liveBefore: () => [
       {
         resource: "configmap/shared",
@@ -1299,20 +1221,14 @@ const terminatingNamespace = scenario({
     "The release namespace was deleted and stays Terminating (a finalizer: here the namespace " +
     "controller's own, as the test control plane has none). Helm cannot write the new release record.",
   build: async (bench) => {
-    await install(bench, { greeting: "one" });
-    await upgrade(bench, { greeting: "two" });
+    await twoRevisions(bench);
     await run("kubectl", ["delete", "namespace", bench.namespace, "--wait=false"]);
     return { upgradeValues: { greeting: "three" } };
   },
   expected: inModes(ALL, {
-    rollback: {
-      reason: "namespace_terminating",
-      succeeds: false,
-      errors: [
-        /^Error: create: failed to create: secrets "sh\.helm\.release\.v1\.app\.v3" is forbidden: unable to create new content in namespace [a-z0-9-]+ because it is being terminated$/m,
-      ],
-      statuses: { 1: "superseded", 2: "deployed" },
-    },
+    rollback: blocked("namespace_terminating", { 1: "superseded", 2: "deployed" }, [
+      /^Error: create: failed to create: secrets "sh\.helm\.release\.v1\.app\.v3" is forbidden: unable to create new content in namespace [a-z0-9-]+ because it is being terminated$/m,
+    ]),
     upgradeBefore: {
       reason: "namespace_terminating",
       succeeds: false,
@@ -1337,30 +1253,20 @@ const targetFailed = scenario({
     await upgrade(bench, { greeting: "three" });
     return { upgradeValues: { greeting: "three" } };
   },
-  expected: Object.fromEntries(
-    ALL.map((mode) => {
-      const expected: Expected = {
-        rollback: {
-          reason: "target_failed",
-          succeeds: false,
-          errors: [
-            new RegExp(
-              "^Error: failed to create resource: " +
-                (mode === "v4-ssa"
-                  ? `server-side apply failed for object ${NS}/app_Invalid /v1, Kind=ConfigMap: `
-                  : "") +
-                'ConfigMap "app_Invalid" is invalid: metadata.name: Invalid value: "app_Invalid": a lowercase RFC 1123 subdomain',
-              "m",
-            ),
-          ],
-          statuses: { 1: "superseded", 2: "failed", 3: "superseded", 4: "failed" },
-        },
-        upgradeAfter: UPGRADE_WORKS,
-        predictable: true,
-      };
-      return [mode, expected];
-    }),
-  ),
+  expected: perMode(ALL, (mode) => ({
+    rollback: blocked("target_failed", { 1: "superseded", 2: "failed", 3: "superseded", 4: "failed" }, [
+      new RegExp(
+        "^Error: failed to create resource: " +
+          (mode === "v4-ssa"
+            ? `server-side apply failed for object ${NS}/app_Invalid /v1, Kind=ConfigMap: `
+            : "") +
+          'ConfigMap "app_Invalid" is invalid: metadata.name: Invalid value: "app_Invalid": a lowercase RFC 1123 subdomain',
+        "m",
+      ),
+    ]),
+    upgradeAfter: UPGRADE_WORKS,
+    predictable: true,
+  })),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1401,8 +1307,7 @@ const noDeployed = scenario({
     "`helm uninstall --keep-history`: the last revision is uninstalled and none is deployed. Upgrade " +
     "is refused; rollback re-deploys the previous revision (the documented way back).",
   build: async (bench) => {
-    await install(bench, { greeting: "one" });
-    await upgrade(bench, { greeting: "two" });
+    await twoRevisions(bench);
     await setupHelm(bench, ["uninstall", RELEASE, "--keep-history"]);
     return { upgradeValues: { greeting: "three" } };
   },
