@@ -21,7 +21,7 @@ import { Discovery } from "../src/read/discovery.ts";
 import { apiBase } from "../src/read/namespaces.ts";
 import { listRevisions, RevisionReader } from "../src/read/release-storage.ts";
 import { Collections } from "../src/read/collections.ts";
-import { HELM_MANAGED_SELECTOR } from "../src/read/live-objects.ts";
+import { HELM_MANAGED_SELECTOR } from "../src/helm/vocabulary.ts";
 import { repoRoot } from "../controlplane/binaries.ts";
 import { clusterEnv, type ClusterInfo } from "../controlplane/cluster-info.ts";
 import { startCluster, stopCluster } from "../controlplane/control.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Hook, ReleaseRecord } from "../helm/release.ts";
-import { analyzeHooks, releaseHooksKey, type ClusterObject, type HooksInput } from "./hooks.ts";
+import { releaseKey } from "../model/refs.ts";
+import { analyzeHooks, type ClusterObject, type HooksInput } from "./hooks.ts";
 
 function hook(
   name: string,
@@ -98,7 +99,7 @@ describe("analyzeHooks", () => {
         object(name),
       ),
     });
-    const report = result.byRelease.get(releaseHooksKey("apps", "web"));
+    const report = result.byRelease.get(releaseKey({ namespace: "apps", release: "web" }));
     assert.deepEqual(
       report?.orphaned.map((h) => [h.name, h.reason]),
       [

@@ -4,11 +4,13 @@
  * so they are found by their `helm.sh/hook` annotation. Pure: inputs are plain data.
  */
 import type { Hook, ReleaseRecord } from "../helm/release.ts";
-
-export const HOOK_ANNOTATION = "helm.sh/hook";
-export const RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy";
-const RELEASE_NAME = "meta.helm.sh/release-name";
-const RELEASE_NAMESPACE = "meta.helm.sh/release-namespace";
+import {
+  RELEASE_NAME_ANNOTATION,
+  RELEASE_NAMESPACE_ANNOTATION,
+  RESOURCE_POLICY_ANNOTATION,
+  RESOURCE_POLICY_KEEP,
+} from "../helm/vocabulary.ts";
+import { objectRefKey, releaseKey, type ObjectRef } from "../model/refs.ts";
 
 /** What exists in the cluster: enough metadata to judge, never the object's data. */
 export interface ClusterObject {
@@ -42,12 +44,6 @@ export const ORPHAN_REASONS: readonly OrphanReason[] = [
 
 export type LeftoverReason = "leftover" | "kept";
 export const LEFTOVER_REASONS: readonly LeftoverReason[] = ["leftover", "kept"];
-
-export interface ObjectRef {
-  readonly kind: string;
-  readonly namespace?: string;
-  readonly name: string;
-}
 
 export interface OrphanedHook extends ObjectRef {
   readonly reason: OrphanReason;
@@ -106,8 +102,13 @@ export interface HooksResult {
 }
 
 const key = (kind: string, namespace: string | undefined, name: string) =>
-  `${kind}/${namespace ?? ""}/${name}`;
-export const releaseHooksKey = (namespace: string, release: string) => `${namespace}/${release}`;
+  objectRefKey({ kind, ...(namespace !== undefined && { namespace }), name });
+const releaseHooksKey = (namespace: string, release: string) => releaseKey({ namespace, release });
+
+/** A leftover's reason: Helm was told to keep it, or nobody was. */
+function leftoverReason(object: ClusterObject): LeftoverReason {
+  return object.annotations[RESOURCE_POLICY_ANNOTATION] === RESOURCE_POLICY_KEEP ? "kept" : "leftover";
+}
 
 export function analyzeHooks(input: HooksInput): HooksResult {
   const hookObjects = new Map(
@@ -129,8 +130,8 @@ export function analyzeHooks(input: HooksInput): HooksResult {
   const objectsByRelease = new Map<string, ClusterObject[]>();
   for (const object of input.releaseObjects) {
     const owner = releaseHooksKey(
-      object.annotations[RELEASE_NAMESPACE] ?? "",
-      object.annotations[RELEASE_NAME] ?? "",
+      object.annotations[RELEASE_NAMESPACE_ANNOTATION] ?? "",
+      object.annotations[RELEASE_NAME_ANNOTATION] ?? "",
     );
     const owned = objectsByRelease.get(owner);
     if (owned) owned.push(object);
@@ -190,7 +191,7 @@ export function analyzeHooks(input: HooksInput): HooksResult {
         kind: object.kind,
         ...(object.namespace && { namespace: object.namespace }),
         name: object.name,
-        reason: object.annotations[RESOURCE_POLICY_ANNOTATION] === "keep" ? "kept" : "leftover",
+        reason: leftoverReason(object),
       });
     }
     byRelease.set(releaseHooksKey(release.namespace, release.release), {
@@ -203,8 +204,8 @@ export function analyzeHooks(input: HooksInput): HooksResult {
 
   // Objects Helm applied for a release that no longer exists: kept on purpose, or left behind.
   for (const object of input.releaseObjects) {
-    const name = object.annotations[RELEASE_NAME];
-    const namespace = object.annotations[RELEASE_NAMESPACE];
+    const name = object.annotations[RELEASE_NAME_ANNOTATION];
+    const namespace = object.annotations[RELEASE_NAMESPACE_ANNOTATION];
     if (!name || !namespace || releaseNames.has(releaseHooksKey(namespace, name))) continue;
     if (declared.has(key(object.kind, object.namespace, object.name))) continue;
     const report = byRelease.get(releaseHooksKey(namespace, name)) ?? {
@@ -221,7 +222,7 @@ export function analyzeHooks(input: HooksInput): HooksResult {
           kind: object.kind,
           ...(object.namespace && { namespace: object.namespace }),
           name: object.name,
-          reason: object.annotations[RESOURCE_POLICY_ANNOTATION] === "keep" ? "kept" : "leftover",
+          reason: leftoverReason(object),
         },
       ],
     });

@@ -1,6 +1,7 @@
 /** Command-line parsing: `helm-drift-exporter [serve|scan] [--flag=value ...]`. */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { envName, OPTIONS } from "../config/options.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export type Command = "serve" | "scan";
 
@@ -28,7 +29,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
   const [command = "serve", ...extra] = parsed.positionals;
   if (command !== "serve" && command !== "scan")

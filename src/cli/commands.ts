@@ -16,6 +16,7 @@ import { WebConfigSource } from "../server/web-config-source.ts";
 import { createWebServer } from "../server/web-server.ts";
 import { NAME, VERSION } from "../version.ts";
 import { parseCommandLine, usage, UsageError } from "./args.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
 
@@ -34,7 +35,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       access: accessFromConfig(webConfig, (password, hash) => bcrypt.compare(password, hash)),
     }),
     onServerError: (error) => {
-      logger.error({ err: error instanceof Error ? error.message : String(error) }, "request failed");
+      logger.error({ err: errorMessage(error) }, "request failed");
     },
   });
   const web = createWebServer(app, webConfig, logger);
@@ -145,7 +146,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${NAME}: ${error.message}\n`);
       return EXIT.error;
     }
-    logger.error({ err: error instanceof Error ? error.message : String(error) }, "fatal error");
+    logger.error({ err: errorMessage(error) }, "fatal error");
     return EXIT.error;
   }
 }

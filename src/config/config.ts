@@ -10,6 +10,7 @@ import type { DriftOptions } from "../analysis/drift/drift.ts";
 import { envName, OPTIONS, type OptionName, type OptionSpec } from "./options.ts";
 import { parseIgnoreRules } from "./ignore-rules.ts";
 import { scalarText } from "../util/text.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export interface Config {
   readonly kubeconfig?: string;
@@ -201,18 +202,14 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    problems.push(
-      `--config.file: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    problems.push(`--config.file: cannot read ${path}: ${errorMessage(error)}`);
     return {};
   }
   let parsed: unknown;
   try {
     parsed = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
-    problems.push(
-      `--config.file: ${path} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    problems.push(`--config.file: ${path} is not valid YAML: ${errorMessage(error)}`);
     return {};
   }
   if (parsed === null || parsed === undefined) return {};

@@ -22,6 +22,7 @@ import {
   type ManifestObject,
   type ReleaseRecord,
 } from "./release.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export const UNREADABLE_REASONS = ["base64", "gzip", "too_large", "json", "schema", "manifest"] as const;
 export type UnreadableReason = (typeof UNREADABLE_REASONS)[number];
@@ -343,8 +344,4 @@ function stringList(value: unknown): string[] {
 
 function isNodeError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && "code" in error;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -18,6 +18,7 @@ import {
   type AttemptOutcome,
   type RetryPolicy,
 } from "./retry.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export type { ConnectionOptions } from "./auth.ts";
 
@@ -436,7 +437,7 @@ export class KubeClient {
   private gaveUp(error: unknown, outcome: AttemptOutcome): unknown {
     if ("status" in outcome ? isRetryableStatus(outcome.status) : true)
       this.breaker = {
-        why: error instanceof Error ? error.message : String(error),
+        why: errorMessage(error),
         openUntil: performance.now() + this.breakerCooldownMs,
       };
     return error;

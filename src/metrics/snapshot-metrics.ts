@@ -2,7 +2,7 @@
  * Renders a snapshot as Prometheus text once per scan; scrapes reuse the text, so a
  * scrape costs the same whatever the number of releases and never touches the cluster.
  */
-import { yieldToEventLoop } from "../scan/pool.ts";
+import { yieldToEventLoop } from "../util/pool.ts";
 import { Gauge, Registry } from "prom-client";
 import { UNCHECKED_REASONS, type DriftReport } from "../analysis/drift/drift.ts";
 import { IGNORE_REASONS } from "../analysis/drift/ignore.ts";

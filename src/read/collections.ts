@@ -23,6 +23,8 @@ import {
 } from "../kube/client.ts";
 import { retryDelayMs, wait } from "../kube/retry.ts";
 import type { Logger } from "../log/logger.ts";
+import { namespacedName } from "../model/refs.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export interface CollectionSpec<T> {
   /** Names what `keep` makes of the objects: two readers of one path keep different things. */
@@ -95,8 +97,9 @@ export function specKey(spec: CollectionSpec<unknown>): string {
   return `${spec.purpose} ${spec.path}?${query.toString()}`;
 }
 
-export function objectKey(object: KubeObject): string {
-  return `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+/** An object's place in its collection: namespace and name. */
+function objectKey(object: KubeObject): string {
+  return namespacedName(object.metadata.namespace, object.metadata.name);
 }
 
 /** One listed-then-watched collection. */
@@ -309,7 +312,7 @@ export class WatchedCollection<T> {
   }
 }
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const errorText = (error: unknown) => errorMessage(error);
 
 /**
  * All collections of the process, by spec. A collection no scan asked for in the last

@@ -4,14 +4,15 @@
  * metadata-only (no data, no Secret values), except Jobs, whose status tells a running
  * hook from a finished one. Only the objects that carry Helm's annotations are kept.
  */
-import { HOOK_ANNOTATION, type ClusterObject, type JobState } from "../analysis/hooks.ts";
-import { RELEASE_NAME_ANNOTATION } from "../analysis/drift/compare.ts";
-import { isObject } from "../analysis/drift/merge-keys.ts";
+import type { ClusterObject, JobState } from "../analysis/hooks.ts";
+import { HOOK_ANNOTATION, isHelmAnnotation, RELEASE_NAME_ANNOTATION } from "../helm/vocabulary.ts";
+import { isObject } from "../util/object.ts";
 import type { KubeObject } from "../kube/client.ts";
-import { mapLimit } from "../scan/pool.ts";
+import { mapLimit } from "../util/pool.ts";
 import type { Collections } from "./collections.ts";
 import type { Discovery } from "./discovery.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Kinds listed even when no stored release names them: hooks of uninstalled releases use these. */
 export const DEFAULT_HOOK_KINDS: readonly { apiVersion: string; kind: string }[] = [
@@ -82,9 +83,7 @@ export async function readHookObjects(
       for (const { hook, object } of kept.values()) (hook ? objects : releaseObjects).push(object);
     } catch (error) {
       if (signal?.aborted) throw error;
-      errors.push(
-        `cannot list ${info.resource} for hooks: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      errors.push(`cannot list ${info.resource} for hooks: ${errorMessage(error)}`);
     }
   });
   return { objects, releaseObjects, errors };
@@ -92,11 +91,7 @@ export async function readHookObjects(
 
 /** Helm's own annotations: all the hook and leftover analyses read (others may hold whole configs). */
 function helmAnnotations(annotations: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(annotations).filter(
-      ([key]) => key.startsWith("helm.sh/") || key.startsWith("meta.helm.sh/"),
-    ),
-  );
+  return Object.fromEntries(Object.entries(annotations).filter(([key]) => isHelmAnnotation(key)));
 }
 
 export function toClusterObject(item: KubeObject, apiVersion: string, kind: string): ClusterObject {

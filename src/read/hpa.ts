@@ -3,8 +3,8 @@
  * HPAs (any HPA counts, Helm-managed or not) plus those declared in release manifests,
  * so a forbidden or unserved HPA API still honours the declared ones.
  */
-import { groupOf, hpaTargetKey } from "../analysis/drift/drift.ts";
-import { isObject } from "../analysis/drift/merge-keys.ts";
+import { groupOf, scaleTargetKey } from "../model/refs.ts";
+import { isObject } from "../util/object.ts";
 import type { ManifestObject } from "../helm/release.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { Collections } from "./collections.ts";
@@ -48,5 +48,5 @@ function targetKey(namespace: string, spec: unknown): string | undefined {
   if (!isObject(target) || typeof target.kind !== "string" || typeof target.name !== "string")
     return undefined;
   const apiVersion = typeof target.apiVersion === "string" ? target.apiVersion : "apps/v1";
-  return hpaTargetKey(groupOf(apiVersion), target.kind, namespace, target.name);
+  return scaleTargetKey(groupOf(apiVersion), target.kind, namespace, target.name);
 }

@@ -11,23 +11,20 @@
  * the object or its release changed since the last scan.
  */
 import type { ClusterObject } from "../analysis/hooks.ts";
-import type { LiveLookup, ResourceRef, UncheckedReason } from "../analysis/drift/drift.ts";
+import type { LiveLookup, UncheckedReason } from "../analysis/drift/drift.ts";
+import { HELM_MANAGED_SELECTOR } from "../helm/vocabulary.ts";
+import { namespacedName, refKey, type ResourceRef } from "../model/refs.ts";
 import { KubeApiError, objectVersion, type KubeObject } from "../kube/client.ts";
-import { mapLimit } from "../scan/pool.ts";
-import { isObject } from "../analysis/drift/merge-keys.ts";
+import { mapLimit } from "../util/pool.ts";
+import { isObject } from "../util/object.ts";
 import type { Collections } from "./collections.ts";
 import type { Discovery, ResourceInfo } from "./discovery.ts";
 import { toClusterObject } from "./hook-objects.ts";
 import { apiBase, inScope, type NamespaceScope } from "./namespaces.ts";
-
-export const HELM_MANAGED_SELECTOR = "app.kubernetes.io/managed-by=Helm";
+import { errorMessage } from "../util/errors.ts";
 
 /** Most objects a scan reads one by one (GET); the rest of a burst waits for the next scans. */
 export const MAX_OBJECT_READS_PER_SCAN = 1000;
-
-export function refKey(ref: ResourceRef): string {
-  return `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
-}
 
 export interface LiveObjects {
   readonly lookup: (ref: ResourceRef) => LiveLookup;
@@ -185,7 +182,7 @@ export async function readLiveObjects(
     const unresolved: ResourceRef[] = [];
     const copies: { ref: ResourceRef; object: KeptObject }[] = [];
     for (const ref of kindRefs) {
-      const object = listed.get(`${ref.namespace ?? ""}/${ref.name}`);
+      const object = listed.get(namespacedName(ref.namespace, ref.name));
       if (!object) unresolved.push(ref);
       else if (object.text !== undefined) {
         results.set(refKey(ref), new LiveCopy(object.version, object.text));
@@ -235,7 +232,7 @@ export async function readLiveObjects(
       return;
     }
     for (const ref of unresolved) {
-      const version = present.get(`${ref.namespace ?? ""}/${ref.name}`);
+      const version = present.get(namespacedName(ref.namespace, ref.name));
       if (version === undefined) results.set(refKey(ref), { state: "missing" });
       else toGet.push({ ref, info, version });
     }
@@ -311,7 +308,7 @@ function uncheckedFrom(error: unknown, what: string): Unchecked {
   return {
     state: "unchecked",
     reason: "error",
-    message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
+    message: `${what}: ${errorMessage(error)}`,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { decodeBase64, decodeRelease, type DecodeLimits, type DecodeResult } from "../helm/decode.ts";
 import { isReleaseStatus, type ReleaseStatus, type StorageDriver } from "../helm/release.ts";
+import { RELEASE_OWNER_SELECTOR, RELEASE_SECRET_TYPE, STORAGE_LABELS } from "../helm/vocabulary.ts";
 import {
   KubeApiError,
   objectVersion,
@@ -16,6 +17,7 @@ import {
 } from "../kube/client.ts";
 import type { Collections } from "./collections.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** One stored revision, known from its labels alone. */
 export interface RevisionRef {
@@ -54,10 +56,8 @@ export function listedNamespace(listing: StorageListing, namespace: string): boo
 /** A stored revision could not be fetched (API error, timeout): its release is unknown this scan, not unreadable. */
 export class FetchError extends Error {}
 
-const SYSTEM_LABELS = new Set(["name", "owner", "status", "version", "createdAt", "modifiedAt"]);
-
 const STORAGE: readonly { driver: StorageDriver; resource: string; fieldSelector?: string }[] = [
-  { driver: "secret", resource: "secrets", fieldSelector: "type=helm.sh/release.v1" },
+  { driver: "secret", resource: "secrets", fieldSelector: `type=${RELEASE_SECRET_TYPE}` },
   { driver: "configmap", resource: "configmaps" },
 ];
 
@@ -76,7 +76,7 @@ export async function listRevisions(
             purpose: "releases",
             path,
             resource,
-            labelSelector: "owner=helm",
+            labelSelector: RELEASE_OWNER_SELECTOR,
             ...(fieldSelector && { fieldSelector }),
             metadataOnly: true,
             keep: KEEP_REVISION_REF[driver],
@@ -91,7 +91,7 @@ export async function listRevisions(
           storage: driver,
           path,
           ...(namespace !== undefined && { namespace: decodeURIComponent(namespace) }),
-          message: error instanceof Error ? error.message : String(error),
+          message: errorMessage(error),
         });
       }
     }
@@ -124,7 +124,7 @@ function revisionRef(storage: StorageDriver, metadata: ObjectMeta): RevisionRef 
     resourceVersion: metadata.resourceVersion,
     ...(createdAt && { createdAt }),
     ...(modifiedAt && { modifiedAt }),
-    userLabels: Object.fromEntries(Object.entries(labels).filter(([key]) => !SYSTEM_LABELS.has(key))),
+    userLabels: Object.fromEntries(Object.entries(labels).filter(([key]) => !STORAGE_LABELS.has(key))),
   };
 }
 
@@ -184,7 +184,7 @@ export class RevisionReader {
       result = storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
     } catch (error) {
       if (signal?.aborted) throw error;
-      const message = error instanceof KubeApiError || error instanceof Error ? error.message : String(error);
+      const message = error instanceof KubeApiError || errorMessage(error);
       // Not a statement about the record, and not cached: the next scan tries again.
       throw new FetchError(`cannot fetch ${ref.namespace}/${ref.objectName}: ${message}`, { cause: error });
     }

@@ -11,6 +11,7 @@ import { DriftCache } from "./drift-cache.ts";
 import { DriftMemory } from "./drift-memory.ts";
 import { ReleaseMemory } from "./release-memory.ts";
 import { scan } from "./scanner.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
 export async function connectScanner(
@@ -86,7 +87,7 @@ async function reportReachability(
     return true;
   } catch (error) {
     logger.warn(
-      { ...where, err: error instanceof Error ? error.message : String(error) },
+      { ...where, err: errorMessage(error) },
       "the API server does not answer; scans fail until it does",
     );
     return false;

@@ -7,6 +7,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../log/logger.ts";
 import type { ScanResult, SelfMetrics } from "../metrics/self-metrics.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** A scan that could not read release storage still publishes (its releases last seen, stale), but failed. */
 const SCAN_RESULTS = { success: "success", partial: "partial", failed: "error" } as const satisfies Record<
@@ -93,10 +94,7 @@ export class ScanLoop {
       const timedOut = abort.signal.aborted && !this.stopped;
       result = timedOut ? "timeout" : "error";
       if (!this.stopped) {
-        logger.error(
-          { err: error instanceof Error ? error.message : String(error) },
-          timedOut ? "scan timed out" : "scan failed",
-        );
+        logger.error({ err: errorMessage(error) }, timedOut ? "scan timed out" : "scan failed");
       }
     } finally {
       clearTimeout(timer);

@@ -11,6 +11,7 @@ import { preparePublication, type Published } from "../server/publication.ts";
 import { connectScanner } from "./connect.ts";
 import { ScanLoop } from "./loop.ts";
 import type { FromScanner, ToScanner } from "./scanner-process.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Self metrics reach the serving process this late at most; the heap at least this often. */
 const FLUSH_MS = 250;
@@ -49,7 +50,7 @@ function flush(): void {
 
 // A failure to connect ends this process with the error, which fails `serve` before it listens.
 const scanner = await connectScanner(config, logger, recorder, true).catch((error: unknown) => {
-  post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+  post({ type: "failed", message: errorMessage(error) });
   process.exit(1);
 });
 

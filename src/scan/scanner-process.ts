@@ -15,6 +15,7 @@ import type { MetricsBatch } from "../metrics/relay.ts";
 import type { ScannerRestartReason, SelfMetrics } from "../metrics/self-metrics.ts";
 import { receivePublication, type PublishedMessage } from "../server/publication.ts";
 import type { SnapshotStore } from "../server/store.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export type ToScanner = { readonly type: "start"; readonly config: Config } | { readonly type: "stop" };
 
@@ -187,10 +188,7 @@ function givePriorityToServing(child: ChildProcess, logger: Logger): void {
   try {
     setPriority(child.pid, SCANNER_NICENESS);
   } catch (error) {
-    logger.debug(
-      { err: error instanceof Error ? error.message : String(error) },
-      "scanner keeps its priority",
-    );
+    logger.debug({ err: errorMessage(error) }, "scanner keeps its priority");
   }
 }
 

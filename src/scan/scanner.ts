@@ -2,13 +2,16 @@
  * One scan: read the cluster, analyse purely, return an immutable snapshot. Each
  * concern is a collector with its own success and duration, as in node_exporter.
  */
-import { RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from "../analysis/drift/compare.ts";
+import {
+  HOOK_ANNOTATION,
+  RELEASE_NAME_ANNOTATION,
+  RELEASE_NAMESPACE_ANNOTATION,
+} from "../helm/vocabulary.ts";
+import { objectRefKey, refKey, releaseKey, resourceRef, type ResourceRef } from "../model/refs.ts";
 import {
   analyzeDrift,
   objectMemoKey,
-  resourceRef,
   scaledByHpa,
-  type ResourceRef,
   type DriftInput,
   type DriftOptions,
   type DriftReport,
@@ -20,10 +23,10 @@ import { objectVersion, type KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Collections } from "../read/collections.ts";
 import type { Discovery } from "../read/discovery.ts";
-import { analyzeHooks, HOOK_ANNOTATION, type ClusterObject } from "../analysis/hooks.ts";
+import { analyzeHooks, type ClusterObject } from "../analysis/hooks.ts";
 import { DEFAULT_HOOK_KINDS, readHookObjects } from "../read/hook-objects.ts";
 import { readHpaTargets } from "../read/hpa.ts";
-import { readLiveObjects, refKey } from "../read/live-objects.ts";
+import { readLiveObjects } from "../read/live-objects.ts";
 import { inScope, type NamespaceScope } from "../read/namespaces.ts";
 import {
   FetchError,
@@ -37,14 +40,9 @@ import type { DecodeResult } from "../helm/decode.ts";
 import type { DriftCache } from "./drift-cache.ts";
 import type { DriftMemory } from "./drift-memory.ts";
 import type { ReleaseMemory, Unseen } from "./release-memory.ts";
-import { mapLimit, yieldToEventLoop } from "./pool.ts";
-import {
-  freezeSnapshot,
-  releaseKey,
-  type CollectorResult,
-  type ReleaseReport,
-  type Snapshot,
-} from "./snapshot.ts";
+import { mapLimit, yieldToEventLoop } from "../util/pool.ts";
+import { freezeSnapshot, type CollectorResult, type ReleaseReport, type Snapshot } from "./snapshot.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export interface ScanContext {
   readonly client: KubeClient;
@@ -233,7 +231,7 @@ function collector(results: CollectorResult[], context: ScanContext) {
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleasesSeen> {
@@ -508,9 +506,7 @@ function allObjectsWithNamespace(
 }
 
 function uniqueObjects(objects: readonly ClusterObject[]): ClusterObject[] {
-  const byKey = new Map(
-    objects.map((object) => [`${object.kind}/${object.namespace ?? ""}/${object.name}`, object]),
-  );
+  const byKey = new Map(objects.map((object) => [objectRefKey(object), object]));
   return [...byKey.values()];
 }
 

@@ -3,7 +3,8 @@
  * nothing downstream of a snapshot talks to the cluster.
  */
 import type { DriftReport } from "../analysis/drift/drift.ts";
-import type { HooksReport, Leftover, ObjectRef } from "../analysis/hooks.ts";
+import type { HooksReport, Leftover } from "../analysis/hooks.ts";
+import type { ObjectRef } from "../model/refs.ts";
 import type { StatusReport } from "../analysis/status.ts";
 
 export interface CollectorResult {
@@ -57,10 +58,6 @@ export interface Snapshot {
     readonly leftovers: readonly Leftover[];
   }[];
   readonly collectors: readonly CollectorResult[];
-}
-
-export function releaseKey(report: { namespace: string; release: string }): string {
-  return `${report.namespace}/${report.release}`;
 }
 
 /** Freezes the snapshot and everything in it, so no output can change what another sees. */

@@ -4,7 +4,7 @@
  */
 import express, { type Express, type RequestHandler, type Response } from "express";
 import type { Registry } from "prom-client";
-import { releaseKey } from "../scan/snapshot.ts";
+import { releaseKey } from "../model/refs.ts";
 import { NAME, VERSION } from "../version.ts";
 import { jsonErrors } from "./errors.ts";
 import type { Published } from "./publication.ts";

@@ -14,7 +14,8 @@ import {
   summaryJson,
   toReleaseJson,
 } from "../output/json.ts";
-import { releaseKey, type Snapshot } from "../scan/snapshot.ts";
+import { releaseKey } from "../model/refs.ts";
+import type { Snapshot } from "../scan/snapshot.ts";
 
 const deflateRaw = promisify(zlib.deflateRaw);
 

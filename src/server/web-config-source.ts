@@ -8,6 +8,7 @@
 import { statSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import { loadWebConfig, type WebConfig } from "./web-config.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export class WebConfigSource {
   readonly path: string;
@@ -60,7 +61,7 @@ export class WebConfigSource {
     } catch (error) {
       this.#seen = seen;
       this.#logger.error(
-        { err: error instanceof Error ? error.message : String(error), file: this.path },
+        { err: errorMessage(error), file: this.path },
         "web config not reloaded; the last good one stays in effect",
       );
       return this.#current;

@@ -24,6 +24,7 @@ import {
   type ClientAuthType,
   type TlsSettings,
 } from "./tls-options.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export interface WebConfig {
   /** Absent: plain HTTP. */
@@ -332,5 +333,5 @@ function joinDir(dir: string, path: string): string {
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

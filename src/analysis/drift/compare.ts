@@ -6,7 +6,14 @@
 import { scalarText } from "../../util/text.ts";
 import { controllerOwnsField } from "./controller-owned.ts";
 import { parseQuantity, quantitiesEqual, quantityPrecisionAt, type QuantityPrecision } from "./quantity.ts";
-import { isObject, itemKey, mergeKeys, sameKey } from "./merge-keys.ts";
+import {
+  MANAGED_BY_LABEL,
+  RELEASE_NAME_ANNOTATION,
+  RELEASE_NAMESPACE_ANNOTATION,
+} from "../../helm/vocabulary.ts";
+import { LAST_APPLIED_ANNOTATION, SECRET_KIND } from "../../model/kubernetes.ts";
+import { isObject } from "../../util/object.ts";
+import { itemKey, mergeKeys, sameKey } from "./merge-keys.ts";
 import type { FieldPath, PathSegment } from "./path.ts";
 
 export interface FieldDiff {
@@ -19,14 +26,6 @@ export interface FieldDiff {
   /** Secret data: values must never be shown. */
   readonly sensitive: boolean;
 }
-
-/** Helm's ownership metadata, written on every release object at apply time (not in the manifest). */
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const RELEASE_NAME_ANNOTATION = "meta.helm.sh/release-name";
-export const RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace";
-/** kubectl apply's copy of the whole object it applied: for a Secret, its data. */
-export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
-export const SECRET_KIND = "Secret";
 
 const IGNORED_TOP_LEVEL = new Set(["apiVersion", "kind", "status"]);
 const IGNORED_METADATA = new Set([

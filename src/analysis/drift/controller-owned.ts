@@ -2,7 +2,7 @@
  * Fields a built-in controller rewrites whatever the manifest says: what the manifest
  * declares there is a placeholder, so a different live value is never drift.
  */
-import { isObject } from "./merge-keys.ts";
+import { isObject } from "../../util/object.ts";
 
 export function controllerOwnsField(
   kind: string,

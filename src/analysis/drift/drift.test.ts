@@ -12,12 +12,12 @@ import { compareObject, REDACTED } from "./compare.ts";
 import {
   analyzeDrift,
   DEFAULT_DRIFT_OPTIONS,
-  hpaTargetKey,
   NOT_SHOWN,
   type DriftInput,
   type LiveLookup,
   type ObjectOutcome,
 } from "./drift.ts";
+import { scaleTargetKey } from "../../model/refs.ts";
 import { managedFieldsOf, ownersOf } from "./managed-fields.ts";
 import { formatPath, pointerMatches } from "./path.ts";
 
@@ -91,7 +91,7 @@ describe("real changes, with the manager that made them", () => {
 
   it("ignores spec.replicas of a workload an HPA scales, and counts it", () => {
     const report = driftOf("rw3/Deployment/shop-web", {
-      hpaTargets: new Set([hpaTargetKey("apps", "Deployment", "rw3", "shop-web")]),
+      hpaTargets: new Set([scaleTargetKey("apps", "Deployment", "rw3", "shop-web")]),
     });
     assert.equal(report.ignored.hpa, 1);
     assert.ok(!report.resources[0]?.fields.some((field) => field.path === "spec.replicas"));
@@ -406,7 +406,7 @@ describe("memo across scans", () => {
         lookup: changed.lookup,
         memo,
         revisionVersion: overrides.revisionVersion,
-        hpaTargets: new Set(overrides.hpa ? [hpaTargetKey("apps", "Deployment", "rw3", "shop-web")] : []),
+        hpaTargets: new Set(overrides.hpa ? [scaleTargetKey("apps", "Deployment", "rw3", "shop-web")] : []),
       });
       assert.equal(changed.reads(), 1, what);
       if (overrides.hpa) assert.equal(report.ignored.hpa, 1, what);

@@ -4,14 +4,12 @@
  */
 import type { ManifestObject } from "../../helm/release.ts";
 import {
-  compareObject,
-  isSecretObject,
   MANAGED_BY_LABEL,
-  redactSecretDiff,
   RELEASE_NAME_ANNOTATION,
   RELEASE_NAMESPACE_ANNOTATION,
-  type FieldDiff,
-} from "./compare.ts";
+} from "../../helm/vocabulary.ts";
+import { groupOf, resourceRef, scaleTargetKey, type ResourceRef } from "../../model/refs.ts";
+import { compareObject, isSecretObject, redactSecretDiff, type FieldDiff } from "./compare.ts";
 import {
   annotationIgnores,
   ignoresWholeObject,
@@ -22,7 +20,7 @@ import {
   type ObjectIdentity,
 } from "./ignore.ts";
 import { managedFieldsOf, ownersOf, type ManagedFieldsEntry } from "./managed-fields.ts";
-import { isObject } from "./merge-keys.ts";
+import { isObject } from "../../util/object.ts";
 import { formatPath, pointerMatches } from "./path.ts";
 import { handMadeAdditions, isHandMade } from "./undeclared.ts";
 
@@ -48,14 +46,6 @@ export type LiveLookup =
     }
   | { readonly state: "missing" }
   | { readonly state: "unchecked"; readonly reason: UncheckedReason; readonly message: string };
-
-export interface ResourceRef {
-  readonly apiVersion: string;
-  readonly kind: string;
-  /** Undefined for cluster-scoped kinds. */
-  readonly namespace?: string;
-  readonly name: string;
-}
 
 export interface DriftOptions {
   /** Managers that are Helm itself: their fields are the release's, never drift's authors. */
@@ -157,24 +147,6 @@ export const UNKNOWN_MANAGER = "unknown";
 /** In place of the values of an object that Helm's annotations do not tie to the release. */
 export const NOT_SHOWN = "(not shown: the object is not annotated as this release's)";
 
-export function resourceRef(
-  object: ManifestObject,
-  releaseNamespace: string,
-  namespaced: boolean | undefined,
-): ResourceRef {
-  const base = { apiVersion: object.apiVersion, kind: object.kind, name: object.name };
-  // Unknown scope (kind not served): keep the namespace Helm would have used, for reporting.
-  return namespaced === false ? base : { ...base, namespace: object.namespace ?? releaseNamespace };
-}
-
-export function groupOf(apiVersion: string): string {
-  return apiVersion.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
-}
-
-export function hpaTargetKey(group: string, kind: string, namespace: string, name: string): string {
-  return `${group}/${kind}/${namespace}/${name}`;
-}
-
 export function analyzeDrift(input: DriftInput): DriftReport {
   const ignored: Record<IgnoreReason, number> = { annotation: 0, hpa: 0, manager: 0, rule: 0 };
   const resources: ResourceDrift[] = [];
@@ -259,7 +231,7 @@ export function scaledByHpa(
   return (
     options.ignoreHpaReplicas &&
     hpaTargets.has(
-      hpaTargetKey(groupOf(resource.apiVersion), resource.kind, resource.namespace ?? "", resource.name),
+      scaleTargetKey(groupOf(resource.apiVersion), resource.kind, resource.namespace ?? "", resource.name),
     )
   );
 }
@@ -301,7 +273,7 @@ function memoizedOutcome(
 function isScaledByHpa(input: DriftInput, identity: ObjectIdentity): boolean {
   return (
     input.options.ignoreHpaReplicas &&
-    input.hpaTargets.has(hpaTargetKey(identity.group, identity.kind, identity.namespace, identity.name))
+    input.hpaTargets.has(scaleTargetKey(identity.group, identity.kind, identity.namespace, identity.name))
   );
 }
 

@@ -4,7 +4,7 @@
  * items as `v:<json>`, list indexes as `i:<n>`; `{}` is an owned leaf, and an atomic
  * list or map is owned as one leaf.
  */
-import { isObject } from "./merge-keys.ts";
+import { isObject } from "../../util/object.ts";
 import type { FieldPath, PathSegment } from "./path.ts";
 
 export interface ManagedFieldsEntry {

@@ -1,3 +1,5 @@
+import { isObject } from "../../util/object.ts";
+
 /**
  * How lists are matched between declared and live objects, after Kubernetes'
  * strategic-merge and server-side-apply list keys. A list not named here is atomic:
@@ -58,8 +60,4 @@ export function sameKey(
 ): boolean {
   const names = Object.keys(a);
   return names.length === Object.keys(b).length && names.every((name) => String(a[name]) === String(b[name]));
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

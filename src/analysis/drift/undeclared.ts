@@ -7,7 +7,8 @@
  */
 import { globMatches } from "./ignore.ts";
 import { ownersOf, segmentOf, type ManagedFieldsEntry } from "./managed-fields.ts";
-import { isObject, itemKey, mergeKeys } from "./merge-keys.ts";
+import { isObject } from "../../util/object.ts";
+import { itemKey, mergeKeys } from "./merge-keys.ts";
 import type { FieldPath, PathSegment } from "./path.ts";
 
 export interface HandMadeAddition {

@@ -1,4 +1,4 @@
-import { yieldToEventLoop } from "../util/event-loop.ts";
+import { yieldToEventLoop } from "./event-loop.ts";
 
 export { yieldToEventLoop };
 
