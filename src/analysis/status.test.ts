@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import type { ReleaseStatus } from "../helm/release.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
-import { needsAttention } from "./attention.ts";
+import { releaseReport } from "../report/snapshot.ts";
 import { analyzeStatus, type StatusInput } from "./status.ts";
 
 function input(statuses: ReleaseStatus[], latest?: StatusInput["latest"]): StatusInput {
@@ -36,7 +36,7 @@ describe("analyzeStatus", () => {
     assert.equal(report.failedRevisions, 0);
     assert.deepEqual(report.chart, { name: "web", version: "1.2.3", appVersion: "4.5.6" });
     assert.equal(report.lastDeployed?.toISOString(), "2026-11-21T11:30:00.500Z");
-    assert.equal(needsAttention(report), false);
+    assert.equal(releaseReport(report).attention.length > 0, false);
   });
 
   it("counts consecutive failures after the last deployed revision", () => {
@@ -44,7 +44,7 @@ describe("analyzeStatus", () => {
     assert.equal(report.status, "failed");
     assert.equal(report.failedRevisions, 2);
     assert.equal(report.deployedRevision, 3);
-    assert.equal(needsAttention(report), true);
+    assert.equal(releaseReport(report).attention.length > 0, true);
   });
 
   it("resets the failure count once a later revision succeeds", () => {
@@ -62,7 +62,7 @@ describe("analyzeStatus", () => {
     const report = analyzeStatus(input(["deployed", "pending-upgrade"]));
     assert.equal(report.status, "pending-upgrade");
     assert.equal(report.deployedRevision, 1);
-    assert.equal(needsAttention(report), true);
+    assert.equal(releaseReport(report).attention.length > 0, true);
   });
 
   it("falls back to labels when the latest revision is unreadable", () => {
@@ -74,7 +74,7 @@ describe("analyzeStatus", () => {
     assert.equal(report.failedRevisions, 1);
     assert.deepEqual(report.unreadable, { revision: 2, reason: "gzip", message: "unexpected end of file" });
     assert.equal(report.lastDeployed?.toISOString(), "2026-11-02T00:00:00.000Z");
-    assert.equal(needsAttention(report), true);
+    assert.equal(releaseReport(report).attention.length > 0, true);
   });
 
   it("trusts the record over a stale status label", () => {

@@ -7,7 +7,6 @@ import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { connectScanner } from "../scan/connect.ts";
 import { startScanner } from "../scan/scanner-process.ts";
-import { snapshotNeedsAttention } from "../analysis/attention.ts";
 import { accessFromConfig } from "../server/access.ts";
 import { createApp } from "../server/app.ts";
 import { BcryptThread } from "../server/bcrypt-thread.ts";
@@ -100,7 +99,7 @@ async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<
         : renderTable(snapshot, { diff }),
     );
     if (!snapshot.success) return EXIT.error;
-    return snapshotNeedsAttention(snapshot) ? EXIT.attention : EXIT.ok;
+    return snapshot.needsAttention ? EXIT.attention : EXIT.ok;
   } finally {
     close();
   }

@@ -127,7 +127,6 @@ describe("metric catalogue", () => {
         testSnapshot({
           startedAt: now,
           finishedAt: now,
-          durationSeconds: 0.1,
           releases: [failing, unreadable, drifted, hooked],
           unreferencedHooks: [{ kind: "Job", namespace: "apps", name: "gone-hook", hook: "post-install" }],
           collectors: [{ name: "releases", success: true, durationSeconds: 0.1, errors: [] }],

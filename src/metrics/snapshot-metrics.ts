@@ -6,7 +6,7 @@ import { yieldToEventLoop } from "../util/pool.ts";
 import { Gauge, Registry } from "prom-client";
 import { UNCHECKED_REASONS, type DriftReport } from "../analysis/drift/drift.ts";
 import { IGNORE_REASONS } from "../analysis/drift/ignore.ts";
-import { summarizeDrift } from "../analysis/drift/summary.ts";
+import type { DriftSummary } from "../report/drift-summary.ts";
 import { RELEASE_STATUSES } from "../helm/release.ts";
 import {
   LEFTOVER_REASONS,
@@ -15,7 +15,7 @@ import {
   type HooksReport,
   type Leftover,
 } from "../analysis/hooks.ts";
-import type { Snapshot } from "../scan/snapshot.ts";
+import type { Snapshot } from "../report/snapshot.ts";
 import {
   NAMESPACE_METRICS as N,
   RELEASE_METRICS as R,
@@ -73,8 +73,8 @@ function setDrift(
   g: ReleaseGauges,
   release: { namespace: string; release: string },
   drift: DriftReport,
+  summary: DriftSummary,
 ): void {
-  const summary = summarizeDrift(drift);
   g.managedResources.set(release, drift.managedResources);
   g.driftedResources.set({ ...release, reason: "modified" }, summary.modified);
   g.driftedResources.set({ ...release, reason: "added" }, summary.added);
@@ -142,7 +142,7 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
     g.failedRevisions.set(release, report.failedRevisions);
     if (report.lastDeployed) g.lastDeployed.set(release, seconds(report.lastDeployed));
     if (report.unreadable) g.unreadable.set({ ...release, reason: report.unreadable.reason }, 1);
-    if (report.drift) setDrift(g, release, report.drift);
+    if (report.drift && report.driftSummary) setDrift(g, release, report.drift, report.driftSummary);
     if (report.hooks) setHooks(g, release, report.hooks);
   }
   for (const gone of snapshot.goneReleases) {

@@ -3,10 +3,9 @@
  * docs/scan-output.md. Absent values are null, times are RFC 3339 strings.
  */
 import type { DriftReport } from "../analysis/drift/drift.ts";
-import { summarizeDrift } from "../analysis/drift/summary.ts";
+import type { DriftSummary } from "../report/drift-summary.ts";
 import type { HooksReport } from "../analysis/hooks.ts";
-import { needsAttention } from "../analysis/attention.ts";
-import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
+import type { ReleaseReport, Snapshot } from "../report/snapshot.ts";
 
 export const SCHEMA_VERSION = 1;
 
@@ -26,9 +25,9 @@ export function toReleaseJson(report: ReleaseReport) {
     failedRevisions: report.failedRevisions,
     lastDeployed: iso(report.lastDeployed),
     applyMethod: report.applyMethod ?? null,
-    needsAttention: needsAttention(report),
+    needsAttention: report.attention.length > 0,
     unreadable: report.unreadable ?? null,
-    drift: report.drift ? driftJson(report.drift) : null,
+    drift: report.drift && report.driftSummary ? driftJson(report.drift, report.driftSummary) : null,
     driftError: report.driftError ?? null,
     hooks: report.hooks ? hooksJson(report.hooks) : null,
     stale: report.stale ? { since: report.stale.since.toISOString(), reason: report.stale.reason } : null,
@@ -69,8 +68,7 @@ function hooksJson(hooks: HooksReport) {
   };
 }
 
-function driftJson(drift: DriftReport) {
-  const summary = summarizeDrift(drift);
+function driftJson(drift: DriftReport, summary: DriftSummary) {
   return {
     baseRevision: drift.baseRevision,
     baseIsDeployed: drift.baseIsDeployed,

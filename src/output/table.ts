@@ -4,10 +4,8 @@
  * record is anyone's input, and must not move the cursor, recolour or add lines on a terminal.
  */
 import { printable } from "../util/text.ts";
-import { attentionReasons, strayReasons } from "../analysis/attention.ts";
 import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
-import { summarizeDrift } from "../analysis/drift/summary.ts";
-import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
+import type { ReleaseReport, Snapshot } from "../report/snapshot.ts";
 import { renderValueChange, type DiffOptions } from "./diff.ts";
 
 export function renderTable(
@@ -49,14 +47,14 @@ export function renderTable(
             : "No Helm releases found.",
         ];
   const problems = snapshot.releases.flatMap((report) =>
-    attentionReasons(report).map((reason) => printable(`${report.namespace}/${report.release}: ${reason}`)),
+    report.attention.map((reason) => printable(`${report.namespace}/${report.release}: ${reason}`)),
   );
   const collectorErrors = snapshot.collectors.flatMap((collector) =>
     collector.errors.map((error) => printable(`${collector.name}: ${error}`)),
   );
   const sections = [lines.join("\n")];
   if (problems.length > 0) sections.push(`Needs attention:\n${indent(problems)}`);
-  const strays = strayReasons(snapshot).map(printable);
+  const strays = snapshot.strays.map(printable);
   if (strays.length > 0) sections.push(`Left behind by releases that are gone:\n${indent(strays)}`);
   if (options.diff) {
     // Each line is escaped where it is made: the diff renderer's colours must survive.
@@ -70,8 +68,8 @@ export function renderTable(
 
 function driftCell(report: ReleaseReport): string {
   if (report.driftError) return "unknown";
-  if (!report.drift) return "-";
-  const summary = summarizeDrift(report.drift);
+  const summary = report.driftSummary;
+  if (!summary) return "-";
   const parts = [];
   if (summary.modified > 0) parts.push(`${String(summary.modified)} modified`);
   if (summary.added > 0) parts.push(`${String(summary.added)} added by hand`);

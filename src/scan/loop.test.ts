@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { silentLogger } from "../log/logger.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { ScanLoop } from "./loop.ts";
-import type { Snapshot } from "./snapshot.ts";
+import type { Snapshot } from "../report/snapshot.ts";
 
 const snapshot = (outcome: Snapshot["outcome"] = "success"): Snapshot => testSnapshot({ outcome });
 

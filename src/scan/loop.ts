@@ -6,7 +6,7 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../log/logger.ts";
 import type { ScanResult, SelfMetrics } from "../metrics/self-metrics.ts";
-import type { Snapshot } from "./snapshot.ts";
+import type { Snapshot } from "../report/snapshot.ts";
 import { errorMessage } from "../util/errors.ts";
 
 /** A scan that could not read release storage still publishes (its releases last seen, stale), but failed. */

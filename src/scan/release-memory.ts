@@ -5,17 +5,17 @@
  * is unknown, never gone, and alerts on it must not resolve because the API is down.
  */
 import { releaseKey } from "../model/refs.ts";
-import type { ReleaseReport } from "./snapshot.ts";
+import type { ReleaseFindings } from "../report/snapshot.ts";
 
 /** Why releases were not seen, by `namespace/release`, `namespace/*` (a namespace) or `*` (all). */
 export type Unseen = ReadonlyMap<string, string>;
 
 export class ReleaseMemory {
-  private readonly last = new Map<string, { readonly report: ReleaseReport; readonly seenAt: Date }>();
+  private readonly last = new Map<string, { readonly report: ReleaseFindings; readonly seenAt: Date }>();
 
   /** The remembered releases this scan did not see (`seen` holds those it did), marked stale. */
-  carry(unseen: Unseen, seen: ReadonlySet<string>): ReleaseReport[] {
-    const carried: ReleaseReport[] = [];
+  carry(unseen: Unseen, seen: ReadonlySet<string>): ReleaseFindings[] {
+    const carried: ReleaseFindings[] = [];
     for (const [key, { report, seenAt }] of this.last) {
       if (seen.has(key)) continue;
       const reason = unseen.get(key) ?? unseen.get(`${report.namespace}/*`) ?? unseen.get("*");
@@ -26,7 +26,7 @@ export class ReleaseMemory {
 
   /** Remembers the releases a scan saw, and forgets those it knows are gone. */
   remember(
-    seen: readonly ReleaseReport[],
+    seen: readonly ReleaseFindings[],
     now: Date,
     isGone: (namespace: string, release: string) => boolean,
   ): void {

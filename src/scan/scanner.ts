@@ -41,7 +41,13 @@ import type { DriftCache } from "./drift-cache.ts";
 import type { DriftMemory } from "./drift-memory.ts";
 import type { ReleaseMemory, Unseen } from "./release-memory.ts";
 import { mapLimit, yieldToEventLoop } from "../util/pool.ts";
-import { freezeSnapshot, type CollectorResult, type ReleaseReport, type Snapshot } from "./snapshot.ts";
+import {
+  completeSnapshot,
+  releaseReport,
+  type CollectorResult,
+  type ReleaseFindings,
+  type Snapshot,
+} from "../report/snapshot.ts";
 import { errorMessage } from "../util/errors.ts";
 
 export interface ScanContext {
@@ -132,7 +138,7 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
   const memo = drift?.complete ? context.driftCache.sweep() : undefined;
   if (memo) logger(context).debug({ driftMemoHits: memo.hits, driftMemoMisses: memo.misses }, "drift memo");
   const known = new Set(histories.map(({ status }) => releaseKey(status)));
-  const fresh: ReleaseReport[] = histories.map(({ status }) => {
+  const fresh: ReleaseFindings[] = histories.map(({ status }) => {
     const hookReport = hooks?.byRelease.get(releaseKey(status));
     return {
       ...status,
@@ -145,7 +151,9 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
   context.releaseMemory.remember(fresh, finishedAt, (namespace: string, release: string) =>
     releaseIsGone(seen, known, namespace, release),
   );
-  const releases = [...fresh, ...carried].sort((a, b) => releaseKey(a).localeCompare(releaseKey(b)));
+  const releases = [...fresh, ...carried]
+    .sort((a, b) => releaseKey(a).localeCompare(releaseKey(b)))
+    .map(releaseReport);
   const goneReleases = [...(hooks?.byRelease.entries() ?? [])]
     .filter(([key]) => !known.has(key))
     .map(([key, report]) => {
@@ -158,11 +166,9 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
   const dataAgeSeconds = heard.length > 0 ? Math.max(0, finishedAt.getTime() - Math.min(...heard)) / 1000 : 0;
   // Release storage that could not be listed: what exists is unknown, the scan failed.
   const storageListed = seen.listing.errors.length === 0 && collectors[0]?.success === true;
-  return freezeSnapshot({
+  return completeSnapshot({
     startedAt,
     finishedAt,
-    durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-    success: allSucceeded,
     outcome: !storageListed ? "failed" : allSucceeded ? "success" : "partial",
     dataAgeSeconds,
     releases,
@@ -293,7 +299,7 @@ async function readHistory(context: ScanContext, labelled: readonly RevisionRef[
   return { status, revisions, latest, base };
 }
 
-type DriftOutcome = Pick<ReleaseReport, "drift" | "driftError">;
+type DriftOutcome = Pick<ReleaseFindings, "drift" | "driftError">;
 
 /** Releases Helm has uninstalled have nothing that should be live. */
 const NO_DRIFT_STATUSES = new Set(["uninstalled", "uninstalling"]);

@@ -12,13 +12,13 @@ import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
-import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
+import type { ReleaseFindings, Snapshot } from "../report/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import { createApp } from "./app.ts";
 import { jsonErrors } from "./errors.ts";
 import { SnapshotStore } from "./store.ts";
 
-function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
+function snapshot(more: readonly ReleaseFindings[] = []): Snapshot {
   const report = analyzeStatus({
     namespace: "apps",
     release: "web",
@@ -30,7 +30,6 @@ function snapshot(more: readonly ReleaseReport[] = []): Snapshot {
   return testSnapshot({
     startedAt: now,
     finishedAt: now,
-    durationSeconds: 0.25,
     releases: [report, ...more],
     collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
   });

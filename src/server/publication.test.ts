@@ -8,7 +8,7 @@ import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
 import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
-import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
+import type { ReleaseFindings, Snapshot } from "../report/snapshot.ts";
 import { encodeRelease, releaseRecord } from "../testing/encode.ts";
 import {
   preparePublication,
@@ -17,17 +17,16 @@ import {
   type PublishedMessage,
 } from "./publication.ts";
 
-function snapshot(releases: readonly ReleaseReport[]): Snapshot {
+function snapshot(releases: readonly ReleaseFindings[]): Snapshot {
   return testSnapshot({
     startedAt: new Date("2026-11-24T09:59:59Z"),
-    durationSeconds: 1.5,
     outcome: "partial",
     releases,
     collectors: [{ name: "releases", success: true, durationSeconds: 0.2, errors: [] }],
   });
 }
 
-function releases(): ReleaseReport[] {
+function releases(): ReleaseFindings[] {
   const web = analyzeStatus({
     namespace: "apps",
     release: "web",

@@ -15,7 +15,7 @@ import {
   toReleaseJson,
 } from "../output/json.ts";
 import { releaseKey } from "../model/refs.ts";
-import type { Snapshot } from "../scan/snapshot.ts";
+import type { Snapshot } from "../report/snapshot.ts";
 
 const deflateRaw = promisify(zlib.deflateRaw);
 

@@ -3,7 +3,7 @@
  * atomically per scan.
  */
 import zlib from "node:zlib";
-import type { Snapshot } from "../scan/snapshot.ts";
+import type { Snapshot } from "../report/snapshot.ts";
 import { preparePublication, type Published } from "./publication.ts";
 
 export class SnapshotStore {

@@ -1,21 +1,30 @@
 /** Test fixtures: a scan's snapshot with plain defaults, and only what a test cares about given. */
-import { freezeSnapshot, type Snapshot } from "../scan/snapshot.ts";
+import {
+  completeSnapshot,
+  releaseReport,
+  type ReleaseFindings,
+  type Snapshot,
+  type SnapshotParts,
+} from "../report/snapshot.ts";
 
 export const FIXTURE_TIME = new Date("2026-11-24T10:00:00Z");
 
-export function testSnapshot(overrides: Partial<Snapshot> = {}): Snapshot {
-  const outcome = overrides.outcome ?? "success";
-  return freezeSnapshot({
+/** A snapshot of these findings (each release's report completed), the rest defaults. */
+export function testSnapshot(
+  overrides: Omit<Partial<SnapshotParts>, "releases"> & {
+    readonly releases?: readonly ReleaseFindings[];
+  } = {},
+): Snapshot {
+  const { releases = [], ...parts } = overrides;
+  return completeSnapshot({
     startedAt: FIXTURE_TIME,
     finishedAt: FIXTURE_TIME,
-    durationSeconds: 0,
-    success: outcome === "success",
-    outcome,
+    outcome: "success",
     dataAgeSeconds: 0,
-    releases: [],
     unreferencedHooks: [],
     goneReleases: [],
     collectors: [],
-    ...overrides,
+    ...parts,
+    releases: releases.map(releaseReport),
   });
 }

@@ -1,5 +1,5 @@
 /** Counts derived from a drift report, shared by metrics, JSON and the table. */
-import { UNCHECKED_REASONS, type DriftReport, type UncheckedReason } from "./drift.ts";
+import { UNCHECKED_REASONS, type DriftReport, type UncheckedReason } from "../analysis/drift/drift.ts";
 
 export interface DriftSummary {
   /** A declared field differs. */

@@ -1,9 +1,9 @@
-/** Why a release needs a human, from its status and drift; empty when all is well. */
-import type { ReleaseReport, Snapshot } from "../scan/snapshot.ts";
-import { summarizeDrift } from "./drift/summary.ts";
-import type { HooksReport } from "./hooks.ts";
+/** Why a release needs a human, from what was found of it; empty when all is well. */
+import type { HooksReport } from "../analysis/hooks.ts";
+import type { DriftSummary } from "./drift-summary.ts";
+import type { ReleaseFindings, SnapshotParts } from "./snapshot.ts";
 
-export function attentionReasons(report: ReleaseReport): string[] {
+export function attentionReasons(report: ReleaseFindings, summary: DriftSummary | undefined): string[] {
   const reasons: string[] = [];
   if (report.stale) {
     reasons.push(
@@ -22,8 +22,7 @@ export function attentionReasons(report: ReleaseReport): string[] {
     );
   }
   if (report.driftError) reasons.push(`drift not checked: ${report.driftError}`);
-  if (report.drift) {
-    const summary = summarizeDrift(report.drift);
+  if (summary) {
     if (summary.drifted > 0) {
       const managers = [...summary.managers.keys()].join(", ");
       const added = summary.added > 0 ? `, ${String(summary.added)} with fields added by hand` : "";
@@ -64,12 +63,8 @@ function hookReasons(hooks: HooksReport): string[] {
   return reasons;
 }
 
-export function needsAttention(report: ReleaseReport): boolean {
-  return attentionReasons(report).length > 0;
-}
-
 /** Findings that belong to no existing release: hooks and leftovers of releases that are gone. */
-export function strayReasons(snapshot: Snapshot): string[] {
+export function strayReasons(snapshot: Pick<SnapshotParts, "unreferencedHooks" | "goneReleases">): string[] {
   return [
     ...snapshot.unreferencedHooks.map(
       (hook) =>
@@ -84,8 +79,4 @@ export function strayReasons(snapshot: Snapshot): string[] {
         ),
     ),
   ];
-}
-
-export function snapshotNeedsAttention(snapshot: Snapshot): boolean {
-  return snapshot.releases.some(needsAttention) || strayReasons(snapshot).length > 0;
 }
