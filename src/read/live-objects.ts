@@ -26,39 +26,6 @@ import { errorMessage } from "../util/errors.ts";
 /** Most objects a scan reads one by one (GET); the rest of a burst waits for the next scans. */
 export const MAX_OBJECT_READS_PER_SCAN = 1000;
 
-export interface LiveObjects {
-  readonly lookup: (ref: ResourceRef) => LiveLookup;
-  /** Kinds that could not be listed, with why. */
-  readonly kindErrors: readonly { kind: string; reason: UncheckedReason; message: string }[];
-  /** Everything the per-kind collections hold (Helm-labelled objects, declared or not). */
-  readonly listed: readonly ClusterObject[];
-}
-
-/**
- * Compares a kind's found objects as soon as the kind is read (their lookups are set), so
- * their outcomes are memoized; their copies are then dropped and later lookups of them
- * answer "found, unchanged" from the memo.
- */
-export type CompareKind = (refs: readonly ResourceRef[], lookup: (ref: ResourceRef) => LiveLookup) => void;
-
-/**
- * Whether the analysis needs the live object at this version, or already has its outcome.
- * An object whose copy was dropped is read again (GET) only when it is needed: its release
- * has a new revision, or an HPA started or stopped scaling it.
- */
-export type NeedsObject = (ref: ResourceRef, version: string) => boolean;
-
-/** A live object known unchanged, whose outcome is memoized: reading it is a bug, loudly. */
-function knownUnchanged(version: string, ref: ResourceRef): LiveLookup {
-  return {
-    state: "found",
-    version,
-    get object(): Readonly<Record<string, unknown>> {
-      throw new Error(`${refKey(ref)}: live copy was dropped but its outcome is not memoized`);
-    },
-  };
-}
-
 interface KeptObject {
   /** uid/resourceVersion: changes whenever the object does. */
   readonly version: string;
@@ -111,49 +78,169 @@ function keepComparable(
 
 const keepVersion = (item: KubeObject): string => objectVersion(item.metadata);
 
-export async function readLiveObjects(
-  collections: Collections,
-  discovery: Discovery,
-  scope: NamespaceScope,
-  refs: readonly ResourceRef[],
-  helmManagers: readonly string[],
-  needsObject: NeedsObject,
-  compareKind: CompareKind,
-  concurrency: number,
-  signal?: AbortSignal,
-): Promise<LiveObjects> {
-  const results = new Map<string, LiveLookup>();
-  const kindErrors: { kind: string; reason: UncheckedReason; message: string }[] = [];
-  const byKind = new Map<string, { info: ResourceInfo; refs: ResourceRef[] }>();
-  for (const ref of refs) {
-    if (ref.namespace !== undefined && !inScope(scope, ref.namespace)) {
-      results.set(refKey(ref), {
-        state: "unchecked",
-        reason: "out_of_scope",
-        message: `namespace ${ref.namespace} is outside the namespaces this exporter scans`,
-      });
-      continue;
-    }
-    const info = discovery.resolve(ref.apiVersion, ref.kind);
-    if (!info) {
-      results.set(refKey(ref), {
-        state: "unchecked",
-        reason: "not_served",
-        message: `the API serves no ${ref.kind} in ${ref.apiVersion} (removed API version, or CRD not installed)`,
-      });
-      continue;
-    }
-    const key = `${ref.apiVersion}/${ref.kind}`;
-    const group = byKind.get(key) ?? { info, refs: [] };
-    group.refs.push(ref);
-    byKind.set(key, group);
+/** One kind's declared objects, as read: what the drift comparison takes, then lets go. */
+export interface KindBatch {
+  /**
+   * Each declared object of the kind, by refKey: found with a copy to compare now (LiveCopy),
+   * known (found at a version, its copy dropped after an earlier comparison, or never read: an
+   * object that lost Helm's label), missing, or unchecked.
+   */
+  readonly lookups: ReadonlyMap<string, LiveLookup>;
+}
+
+/** Why a kind could not be read: its objects are unchecked. */
+export interface KindError {
+  readonly kind: string;
+  readonly reason: UncheckedReason;
+  readonly message: string;
+}
+
+export interface LiveObjectReaderOptions {
+  readonly collections: Collections;
+  readonly discovery: Discovery;
+  readonly scope: NamespaceScope;
+  /** Their managedFields entries are not kept: they only ever exclude Helm from a change's authors. */
+  readonly helmManagers: readonly string[];
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+}
+
+interface Known {
+  readonly info: ResourceInfo;
+  readonly version: string;
+}
+
+/**
+ * The live objects of one scan's drift comparison, read one way: kinds() yields each kind's
+ * objects as the kind is read, and read() fetches, one by one, those the caller needs and has
+ * no copy of. It never asks the analysis anything: the caller decides what it needs.
+ */
+export class LiveObjectReader {
+  private readonly options: LiveObjectReaderOptions;
+  /** Objects found without a copy, by refKey: what read() can fetch. */
+  private readonly known = new Map<string, Known>();
+  private readsLeft = MAX_OBJECT_READS_PER_SCAN;
+  private readonly listedObjects: ClusterObject[] = [];
+  private readonly errors: KindError[] = [];
+
+  constructor(options: LiveObjectReaderOptions) {
+    this.options = options;
   }
 
-  const lookup = (ref: ResourceRef): LiveLookup =>
-    results.get(refKey(ref)) ?? { state: "unchecked", reason: "error", message: "object was not read" };
-  const toGet: { ref: ResourceRef; info: ResourceInfo; version?: string }[] = [];
-  const allListed: ClusterObject[] = [];
-  await mapLimit([...byKind.values()], concurrency, async ({ info, refs: kindRefs }) => {
+  /** Everything the per-kind collections hold (Helm-labelled objects, declared or not), once kinds() is done. */
+  get listed(): readonly ClusterObject[] {
+    return this.listedObjects;
+  }
+
+  get kindErrors(): readonly KindError[] {
+    return this.errors;
+  }
+
+  /**
+   * The declared objects kind by kind, each kind as soon as it is read (several are read at
+   * once): objects out of scope or of kinds not served first, as one batch. A kind's copies are
+   * dropped once the caller asks for the next batch: compared then, the texts of every kind are
+   * never alive together (they were the cold scan's peak memory).
+   */
+  async *kinds(refs: readonly ResourceRef[]): AsyncGenerator<KindBatch> {
+    const { byKind, unreadable } = this.groupByKind(refs);
+    if (unreadable.size > 0) yield { lookups: unreadable };
+    const waiting = [...byKind.values()];
+    const reading = new Map<number, Promise<{ id: number; batch: ReadKind }>>();
+    let next = 0;
+    const startOne = () => {
+      const group = waiting.shift();
+      if (!group) return;
+      const id = next++;
+      const read = this.readKind(group.info, group.refs).then((batch) => ({ id, batch }));
+      read.catch(() => undefined); // an abort surfaces through the race below
+      reading.set(id, read);
+    };
+    for (let started = 0; started < this.options.concurrency; started++) startOne();
+    while (reading.size > 0) {
+      const { id, batch } = await Promise.race(reading.values());
+      reading.delete(id);
+      startOne();
+      yield { lookups: batch.lookups };
+      batch.dropCopies();
+    }
+  }
+
+  /**
+   * Fetches (GET) objects kinds() gave as known, whose outcome the caller does not know: at most
+   * MAX_OBJECT_READS_PER_SCAN per scan, in a stable order; the rest are unchecked this scan and,
+   * each one read being remembered, read by the next ones.
+   */
+  async read(refs: readonly ResourceRef[]): Promise<ReadonlyMap<string, LiveLookup>> {
+    const results = new Map<string, LiveLookup>();
+    const toRead = [...refs].sort((a, b) => refKey(a).localeCompare(refKey(b)));
+    for (const ref of toRead.splice(Math.max(this.readsLeft, 0))) {
+      results.set(refKey(ref), {
+        state: "unchecked",
+        reason: "error",
+        message: `not read: more than ${String(MAX_OBJECT_READS_PER_SCAN)} objects to read one by one in this scan; the next scans read the rest`,
+      });
+    }
+    this.readsLeft -= toRead.length;
+    const { collections, concurrency, signal } = this.options;
+    await mapLimit(toRead, concurrency, async (ref) => {
+      const known = this.known.get(refKey(ref));
+      if (!known) throw new Error(`${refKey(ref)} was not found by kinds(): nothing to read`);
+      try {
+        const object = await collections.getObject<KubeObject>(
+          objectPath(known.info, ref.namespace, ref.name),
+          known.info.resource,
+          known.version,
+          signal,
+        );
+        results.set(refKey(ref), { state: "found", version: objectVersion(object.metadata), object });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        results.set(
+          refKey(ref),
+          error instanceof KubeApiError && error.isNotFound
+            ? { state: "missing" }
+            : uncheckedFrom(error, `get ${known.info.resource}`),
+        );
+      }
+    });
+    return results;
+  }
+
+  /** Declared objects by kind; those out of scope or of kinds the API does not serve are unchecked at once. */
+  private groupByKind(refs: readonly ResourceRef[]) {
+    const byKind = new Map<string, { info: ResourceInfo; refs: ResourceRef[] }>();
+    const unreadable = new Map<string, LiveLookup>();
+    for (const ref of refs) {
+      if (ref.namespace !== undefined && !inScope(this.options.scope, ref.namespace)) {
+        unreadable.set(refKey(ref), {
+          state: "unchecked",
+          reason: "out_of_scope",
+          message: `namespace ${ref.namespace} is outside the namespaces this exporter scans`,
+        });
+        continue;
+      }
+      const info = this.options.discovery.resolve(ref.apiVersion, ref.kind);
+      if (!info) {
+        unreadable.set(refKey(ref), {
+          state: "unchecked",
+          reason: "not_served",
+          message: `the API serves no ${ref.kind} in ${ref.apiVersion} (removed API version, or CRD not installed)`,
+        });
+        continue;
+      }
+      const key = `${ref.apiVersion}/${ref.kind}`;
+      const group = byKind.get(key) ?? { info, refs: [] };
+      group.refs.push(ref);
+      byKind.set(key, group);
+    }
+    return { byKind, unreadable };
+  }
+
+  /** One kind: its Helm-labelled collection, and, for declared objects it lacks, the kind's names. */
+  private async readKind(info: ResourceInfo, kindRefs: readonly ResourceRef[]): Promise<ReadKind> {
+    const { collections, scope, helmManagers, signal } = this.options;
+    const lookups = new Map<string, LiveLookup>();
     const apiVersion = kindRefs[0]?.apiVersion ?? "";
     let listed: ReadonlyMap<string, KeptObject>;
     try {
@@ -167,116 +254,80 @@ export async function readLiveObjects(
         },
         signal,
       );
-      for (const object of listed.values()) allListed.push(object.summary);
     } catch (error) {
       if (signal?.aborted) throw error;
-      const unchecked = uncheckedFrom(error, `list ${info.resource}`);
-      kindErrors.push({
-        kind: `${info.group}/${info.kind}`,
-        reason: unchecked.reason,
-        message: unchecked.message,
-      });
-      for (const ref of kindRefs) results.set(refKey(ref), unchecked);
-      return;
+      return this.unchecked(info, kindRefs, uncheckedFrom(error, `list ${info.resource}`), lookups);
     }
+    for (const object of listed.values()) this.listedObjects.push(object.summary);
     const unresolved: ResourceRef[] = [];
-    const copies: { ref: ResourceRef; object: KeptObject }[] = [];
+    const copies: KeptObject[] = [];
     for (const ref of kindRefs) {
       const object = listed.get(namespacedName(ref.namespace, ref.name));
       if (!object) unresolved.push(ref);
       else if (object.text !== undefined) {
-        results.set(refKey(ref), new LiveCopy(object.version, object.text));
-        copies.push({ ref, object });
-      } else if (needsObject(ref, object.version)) toGet.push({ ref, info });
-      else results.set(refKey(ref), knownUnchanged(object.version, ref));
+        lookups.set(refKey(ref), new LiveCopy(object.version, object.text));
+        copies.push(object);
+      } else this.remember(ref, info, object.version, lookups);
     }
-    if (copies.length > 0) {
-      // Compared now, kind by kind, the copies are dropped before the next kinds arrive: the
-      // texts of every kind alive together were the cold scan's peak memory.
-      compareKind(
-        copies.map(({ ref }) => ref),
-        lookup,
-      );
-      for (const { ref, object } of copies) {
-        object.text = undefined;
-        results.set(refKey(ref), knownUnchanged(object.version, ref));
-      }
-    }
-    if (unresolved.length === 0) return;
+    const dropCopies = () => {
+      for (const object of copies) object.text = undefined;
+    };
+    if (unresolved.length === 0) return { lookups, dropCopies };
     // Declared but not labelled: deleted, or its Helm label removed. Which of the two, and whether
     // it changed since the last scan, is known from the kind's names and versions, watched only
-    // while such objects exist; each unlabelled object is then read again only when it changed.
-    let present: ReadonlyMap<string, string> | undefined;
+    // while such objects exist; an unlabelled object is read (read()) only when it is needed.
+    let present: ReadonlyMap<string, string>;
     try {
       present = await collections.readPaths(
         listPaths(info, scope, kindRefs),
-        {
-          purpose: "presence",
-          resource: info.resource,
-          metadataOnly: true,
-          keep: keepVersion,
-        },
+        { purpose: "presence", resource: info.resource, metadataOnly: true, keep: keepVersion },
         signal,
       );
     } catch (error) {
       if (signal?.aborted) throw error;
       // Without the names they are unknown: asking for each one instead cost a GET per object
       // per scan (thousands for one crafted release) exactly when the apiserver was struggling.
-      const unchecked = uncheckedFrom(error, `list ${info.resource} names`);
-      kindErrors.push({
-        kind: `${info.group}/${info.kind}`,
-        reason: unchecked.reason,
-        message: unchecked.message,
-      });
-      for (const ref of unresolved) results.set(refKey(ref), unchecked);
-      return;
+      this.unchecked(info, unresolved, uncheckedFrom(error, `list ${info.resource} names`), lookups);
+      return { lookups, dropCopies };
     }
     for (const ref of unresolved) {
       const version = present.get(namespacedName(ref.namespace, ref.name));
-      if (version === undefined) results.set(refKey(ref), { state: "missing" });
-      else toGet.push({ ref, info, version });
+      if (version === undefined) lookups.set(refKey(ref), { state: "missing" });
+      else this.remember(ref, info, version, lookups);
     }
-  });
-
-  // Objects read one by one are bounded per scan; those beyond are unchecked now and read by the
-  // next scans (each one read is remembered), so a burst of them never becomes a burst of GETs.
-  toGet.sort((a, b) => refKey(a.ref).localeCompare(refKey(b.ref)));
-  for (const { ref } of toGet.splice(MAX_OBJECT_READS_PER_SCAN)) {
-    results.set(refKey(ref), {
-      state: "unchecked",
-      reason: "error",
-      message: `not read: more than ${String(MAX_OBJECT_READS_PER_SCAN)} objects to read one by one in this scan; the next scans read the rest`,
-    });
+    return { lookups, dropCopies };
   }
-  await mapLimit(toGet, concurrency, async ({ ref, info, version }) => {
-    try {
-      const object = await collections.getObject<KubeObject>(
-        objectPath(info, ref.namespace, ref.name),
-        info.resource,
-        version,
-        signal,
-      );
-      results.set(refKey(ref), {
-        state: "found",
-        version: objectVersion(object.metadata),
-        object,
-      });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      results.set(
-        refKey(ref),
-        error instanceof KubeApiError && error.isNotFound
-          ? { state: "missing" }
-          : uncheckedFrom(error, `get ${info.resource}`),
-      );
-    }
-  });
 
-  return {
-    lookup,
-    kindErrors,
-    listed: allListed,
-  };
+  private remember(
+    ref: ResourceRef,
+    info: ResourceInfo,
+    version: string,
+    lookups: Map<string, LiveLookup>,
+  ): void {
+    this.known.set(refKey(ref), { info, version });
+    lookups.set(refKey(ref), { state: "known", version });
+  }
+
+  private unchecked(
+    info: ResourceInfo,
+    refs: readonly ResourceRef[],
+    unchecked: Unchecked,
+    lookups: Map<string, LiveLookup>,
+  ): ReadKind {
+    this.errors.push({
+      kind: `${info.group}/${info.kind}`,
+      reason: unchecked.reason,
+      message: unchecked.message,
+    });
+    for (const ref of refs) lookups.set(refKey(ref), unchecked);
+    return { lookups, dropCopies: () => undefined };
+  }
+}
+
+interface ReadKind {
+  readonly lookups: ReadonlyMap<string, LiveLookup>;
+  /** Forgets the copies the batch handed out: their outcomes are filed. */
+  readonly dropCopies: () => void;
 }
 
 /**

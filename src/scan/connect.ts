@@ -1,15 +1,9 @@
 /** Connects to the cluster and sets up what scans read with, for `scan` and for serve's scanner process. */
 import type { Config } from "../config/config.ts";
-import { DEFAULT_DECODE_LIMITS } from "../helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { NamespaceScope } from "../read/namespaces.ts";
-import { Collections } from "../read/collections.ts";
-import { Discovery } from "../read/discovery.ts";
-import { RevisionReader } from "../read/release-storage.ts";
-import { DriftCache } from "./drift-cache.ts";
-import { DriftMemory } from "./drift-memory.ts";
-import { ReleaseMemory } from "./release-memory.ts";
+import { createScanContext } from "./context.ts";
 import { scan } from "./scanner.ts";
 import { errorMessage } from "../util/errors.ts";
 
@@ -27,42 +21,28 @@ export async function connectScanner(
     },
     observer,
   );
-  const reader = new RevisionReader(
-    client,
-    { ...DEFAULT_DECODE_LIMITS, maxDecodedBytes: config.maxDecodedBytes },
-    // The rest of the heap is for the scan itself: live objects, analysis, rendering.
-    config.scanHeapLimitBytes / 2,
-  );
-  const discovery = new Discovery(client);
-  const collections = new Collections(client, { watch, logger });
-  const driftCache = new DriftCache();
-  const driftMemory = new DriftMemory();
-  const releaseMemory = new ReleaseMemory();
   const scope = { include: config.namespaces, exclude: config.excludeNamespaces };
+  const context = createScanContext({
+    client,
+    scope,
+    watch,
+    concurrency: config.scanConcurrency,
+    driftOptions: config.drift,
+    maxDecodedBytes: config.maxDecodedBytes,
+    // The rest of the heap is for the scan itself: live objects, analysis, rendering.
+    maxHeldBytes: config.scanHeapLimitBytes / 2,
+    terminatingAfterMs: config.terminatingAfterMs,
+    logger,
+  });
   const reachable = await reportReachability(client, logger, scope);
   return {
     /** Whether the API server answered at connect time (serve scans anyway: it may come up later). */
     reachable,
     close: () => {
-      collections.close();
+      context.collections.close();
       client.close();
     },
-    run: (signal: AbortSignal) =>
-      scan({
-        client,
-        collections,
-        driftCache,
-        reader,
-        discovery,
-        scope,
-        concurrency: config.scanConcurrency,
-        driftOptions: config.drift,
-        driftMemory,
-        releaseMemory,
-        terminatingAfterMs: config.terminatingAfterMs,
-        logger,
-        signal,
-      }),
+    run: (signal: AbortSignal) => scan({ ...context, signal }),
   };
 }
 

@@ -11,15 +11,10 @@ import v8 from "node:v8";
 import { DEFAULT_DECODE_LIMITS } from "../../src/helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../../src/kube/client.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import { Collections } from "../../src/read/collections.ts";
 import { LiveCopy } from "../../src/read/live-objects.ts";
-import { RevisionReader } from "../../src/read/release-storage.ts";
-import { DriftCache } from "../../src/scan/drift-cache.ts";
+import { createScanContext } from "../../src/scan/context.ts";
 import { scan } from "../../src/scan/scanner.ts";
 import { DEFAULT_DRIFT_OPTIONS } from "../../src/analysis/drift/drift.ts";
-import { Discovery } from "../../src/read/discovery.ts";
-import { DriftMemory } from "../../src/scan/drift-memory.ts";
-import { ReleaseMemory } from "../../src/scan/release-memory.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
 import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";
 import { pollUntil } from "../support/poll.ts";
@@ -75,25 +70,18 @@ async function installReleases(prefix: string): Promise<string> {
 async function scanContext(ns: string, watch: boolean, watchTimeoutSeconds?: number) {
   const counter = new Counter();
   const client = await KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
-  const collections = new Collections(client, {
+  const context = createScanContext({
+    client,
+    scope: { include: [ns], exclude: [] },
     watch,
     ...(watchTimeoutSeconds !== undefined && { watchTimeoutSeconds }),
-  });
-  const reader = new RevisionReader(client, DEFAULT_DECODE_LIMITS);
-  const context = {
-    client,
-    collections,
-    driftCache: new DriftCache(),
-    reader,
-    discovery: new Discovery(client),
-    driftOptions: DEFAULT_DRIFT_OPTIONS,
-    driftMemory: new DriftMemory(),
-    releaseMemory: new ReleaseMemory(),
-    terminatingAfterMs: 600_000,
-    scope: { include: [ns], exclude: [] },
     concurrency: 4,
+    driftOptions: DEFAULT_DRIFT_OPTIONS,
+    maxDecodedBytes: DEFAULT_DECODE_LIMITS.maxDecodedBytes,
+    terminatingAfterMs: 600_000,
     logger: silentLogger,
-  };
+  });
+  const { reader, collections } = context;
   return {
     counter,
     reader,

@@ -9,15 +9,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { compareObject, REDACTED } from "./compare.ts";
-import {
-  analyzeDrift,
-  DEFAULT_DRIFT_OPTIONS,
-  NOT_SHOWN,
-  type DriftInput,
-  type LiveLookup,
-  type ObjectOutcome,
-} from "./drift.ts";
+import { analyzeDrift, DEFAULT_DRIFT_OPTIONS, NOT_SHOWN, type DriftInput, type LiveLookup } from "./drift.ts";
 import { scaleTargetKey } from "../../model/refs.ts";
+import { OutcomeMemo } from "./outcome-memo.ts";
 import { managedFieldsOf, ownersOf } from "./managed-fields.ts";
 import { formatPath, pointerMatches } from "./path.ts";
 
@@ -385,7 +379,7 @@ describe("memo across scans", () => {
   };
 
   it("reuses an object's outcome while its revision, live version and HPA scaling stay the same", () => {
-    const memo = new Map<string, ObjectOutcome>();
+    const memo = new OutcomeMemo();
     const { live } = fixture(key);
     const first = counted(live, "uid/1");
     const fresh = driftOf(key, { lookup: first.lookup, memo, revisionVersion: "rev/1" });
@@ -411,6 +405,20 @@ describe("memo across scans", () => {
       assert.equal(changed.reads(), 1, what);
       if (overrides.hpa) assert.equal(report.ignored.hpa, 1, what);
     }
+  });
+
+  it("answers a found object whose copy was dropped from the memo, and says so when it cannot", () => {
+    const memo = new OutcomeMemo();
+    const { live } = fixture(key);
+    const compared = driftOf(key, { lookup: counted(live, "uid/1").lookup, memo, revisionVersion: "rev/1" });
+    const known = (): LiveLookup => ({ state: "known", version: "uid/1" });
+    assert.deepEqual(driftOf(key, { lookup: known, memo, revisionVersion: "rev/1" }), compared);
+    const unknown = driftOf(key, { lookup: known, memo, revisionVersion: "rev/2" });
+    assert.deepEqual(
+      unknown.resources.map((resource) => [resource.state, resource.uncheckedReason]),
+      [["unchecked", "error"]],
+      "never in sync: its outcome at this revision is not known",
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import {
 } from "../../helm/vocabulary.ts";
 import { groupOf, resourceRef, scaleTargetKey, type ResourceRef } from "../../model/refs.ts";
 import { compareObject, isSecretObject, redactSecretDiff, type FieldDiff } from "./compare.ts";
+import type { OutcomeMemo } from "./outcome-memo.ts";
 import {
   annotationIgnores,
   ignoresWholeObject,
@@ -44,6 +45,8 @@ export type LiveLookup =
       /** Changes whenever the object does (uid/resourceVersion): what a memo of its drift is keyed on. */
       readonly version?: string;
     }
+  /** Found at this version, and its outcome already known (OutcomeMemo): its copy was not kept. */
+  | { readonly state: "known"; readonly version: string }
   | { readonly state: "missing" }
   | { readonly state: "unchecked"; readonly reason: UncheckedReason; readonly message: string };
 
@@ -115,18 +118,6 @@ export interface ObjectOutcome {
   readonly ignored: Readonly<Record<IgnoreReason, number>>;
 }
 
-/**
- * Remembers object outcomes between scans. An outcome depends only on the declared object
- * (its revision), the live object's version and whether an HPA scales it, so an object
- * none of these changed for is not parsed or compared again.
- */
-export interface ObjectDriftMemo {
-  /** Whether an outcome is filed (without counting it as used). */
-  has(key: string): boolean;
-  get(key: string): ObjectOutcome | undefined;
-  set(key: string, outcome: ObjectOutcome): void;
-}
-
 export interface DriftInput {
   readonly release: string;
   readonly namespace: string;
@@ -139,7 +130,7 @@ export interface DriftInput {
   readonly hpaTargets: ReadonlySet<string>;
   readonly options: DriftOptions;
   /** With `revisionVersion` (uid/resourceVersion of the stored revision): skips unchanged objects. */
-  readonly memo?: ObjectDriftMemo;
+  readonly memo?: OutcomeMemo;
   readonly revisionVersion?: string;
 }
 
@@ -186,7 +177,19 @@ export function analyzeDrift(input: DriftInput): DriftReport {
       });
       continue;
     }
-    const outcome = memoizedOutcome(object, live, input, identity, rules);
+    const outcome = memoizedOutcome(object, resource, live, input, identity, rules);
+    if (!outcome) {
+      // A copy dropped without its outcome filed: a scan that did not read what it needed.
+      resources.push({
+        resource,
+        state: "unchecked",
+        uncheckedReason: "error",
+        message: "its live copy was not read in this scan",
+        fields: [],
+        managers: [],
+      });
+      continue;
+    }
     for (const reason of IGNORE_REASONS) ignored[reason] += outcome.ignored[reason];
     if (outcome.drift) resources.push({ resource, ...outcome.drift });
   }
@@ -204,24 +207,6 @@ const IN_SYNC: ObjectOutcome = Object.freeze({
   ignored: Object.freeze({ annotation: 0, hpa: 0, manager: 0, rule: 0 }),
 });
 
-/** What an object's memoized outcome is filed under: everything that decides it. */
-export function objectMemoKey(
-  revisionVersion: string,
-  resource: ResourceRef,
-  liveVersion: string,
-  scaledByHpa: boolean,
-): string {
-  return [
-    revisionVersion,
-    resource.apiVersion,
-    resource.kind,
-    resource.namespace ?? "",
-    resource.name,
-    liveVersion,
-    scaledByHpa ? "hpa" : "",
-  ].join("|");
-}
-
 /** Whether an HPA scales the object, so a changed spec.replicas is meant (when configured so). */
 export function scaledByHpa(
   options: DriftOptions,
@@ -236,29 +221,27 @@ export function scaledByHpa(
   );
 }
 
+/** The object's outcome: known to the memo, or compared now (and filed); undefined when neither can be. */
 function memoizedOutcome(
   object: ManifestObject,
-  live: Extract<LiveLookup, { state: "found" }>,
+  resource: ResourceRef,
+  live: Extract<LiveLookup, { state: "found" | "known" }>,
   input: DriftInput,
   identity: ObjectIdentity,
   rules: readonly IgnoreRule[],
-): ObjectOutcome {
+): ObjectOutcome | undefined {
   const key =
     input.memo && input.revisionVersion && live.version
-      ? objectMemoKey(
-          input.revisionVersion,
-          {
-            apiVersion: object.apiVersion,
-            kind: object.kind,
-            namespace: identity.namespace,
-            name: identity.name,
-          },
-          live.version,
-          isScaledByHpa(input, identity),
-        )
+      ? {
+          revisionVersion: input.revisionVersion,
+          ref: resource,
+          liveVersion: live.version,
+          scaledByHpa: isScaledByHpa(input, identity),
+        }
       : undefined;
   const cached = key === undefined ? undefined : input.memo?.get(key);
   if (cached) return cached;
+  if (live.state === "known") return undefined;
   const ignored: Record<IgnoreReason, number> = { annotation: 0, hpa: 0, manager: 0, rule: 0 };
   const drift = objectDrift(object, live.object, input, identity, rules, ignored);
   // Most objects are in sync with nothing ignored: they share one outcome.

@@ -4,8 +4,8 @@
  * last known of it, marked stale, instead of dropping it: a release that could not be seen
  * is unknown, never gone, and alerts on it must not resolve because the API is down.
  */
-import { releaseKey } from "../model/refs.ts";
-import type { ReleaseFindings } from "../report/snapshot.ts";
+import { releaseKey } from "../../model/refs.ts";
+import type { ReleaseFindings } from "../../report/snapshot.ts";
 
 /** Why releases were not seen, by `namespace/release`, `namespace/*` (a namespace) or `*` (all). */
 export type Unseen = ReadonlyMap<string, string>;

@@ -1,9 +1,9 @@
 /**
- * When the exporter first saw each drifted resource. managedFields date most drift and
- * survive restarts; a deleted object leaves no trace in the cluster, so its drift is
+ * When the exporter first saw each drift it cannot date otherwise. managedFields date most
+ * drift and survive restarts; a deleted object leaves no trace in the cluster, so its drift is
  * dated from when this process first saw it missing.
  */
-export class DriftMemory {
+export class FirstSeen {
   private readonly firstSeen = new Map<string, Date>();
 
   /**

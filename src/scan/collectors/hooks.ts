@@ -1,0 +1,93 @@
+/**
+ * The hooks collector: hook objects (found by Helm's hook annotation, listed metadata-only but
+ * Jobs) against the releases' records, and objects Helm applied that no manifest declares any
+ * more. Objects of a release this scan could not see are nobody's leftovers: it is unknown.
+ */
+import { analyzeHooks, type ClusterObject } from "../../analysis/hooks.ts";
+import { RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from "../../helm/vocabulary.ts";
+import { objectRefKey, releaseKey, resourceRef } from "../../model/refs.ts";
+import { DEFAULT_HOOK_KINDS, readHookObjects } from "../../read/hook-objects.ts";
+import { inScope } from "../../read/namespaces.ts";
+import { listedNamespace } from "../../read/release-storage.ts";
+import type { Collector } from "../collector.ts";
+import type { ScanContext } from "../context.ts";
+import type { ReleasesSeen } from "../findings.ts";
+
+export const hooksCollector: Collector = {
+  name: "hooks",
+  run: async (context, found, errors) => ({
+    hooks: await collectHooks(context, found.releases, found.drift?.listed ?? [], errors),
+  }),
+};
+
+async function collectHooks(
+  context: ScanContext,
+  seen: ReleasesSeen,
+  releaseObjects: readonly ClusterObject[],
+  errors: string[],
+) {
+  const namespaced = (apiVersion: string, kind: string) =>
+    context.discovery.resolve(apiVersion, kind)?.namespaced;
+  const releases = seen.histories.map((history) => {
+    const records = [history.latest, history.base.result].flatMap((result) =>
+      result.ok ? [result.record] : [],
+    );
+    const base = history.base.result.ok ? history.base.result.record : undefined;
+    return {
+      namespace: history.status.namespace,
+      release: history.status.release,
+      records,
+      manifest: (base?.manifest ?? []).map((object) =>
+        resourceRef(object, history.status.namespace, namespaced(object.apiVersion, object.kind)),
+      ),
+    };
+  });
+  const hookKinds = [
+    ...DEFAULT_HOOK_KINDS,
+    ...releases.flatMap(({ records }) =>
+      records.flatMap((record) =>
+        record.hooks.flatMap((hook) =>
+          hook.apiVersion ? [{ apiVersion: hook.apiVersion, kind: hook.kind }] : [],
+        ),
+      ),
+    ),
+  ];
+  const hookObjects = await readHookObjects(
+    context.collections,
+    context.discovery,
+    context.scope,
+    hookKinds,
+    context.concurrency,
+    context.signal,
+  );
+  errors.push(...hookObjects.errors);
+  // Objects of a release this scan could not see are neither its leftovers nor a gone release's:
+  // that release is unknown. The same for hooks in namespaces whose storage was not listed.
+  const unknown = (namespace: string, release: string) =>
+    !listedNamespace(seen.listing, namespace) || seen.unfetched.has(releaseKey({ namespace, release }));
+  return analyzeHooks({
+    releases,
+    hookObjects: hookObjects.objects.filter(
+      (object) => object.namespace === undefined || listedNamespace(seen.listing, object.namespace),
+    ),
+    // Cluster-scoped objects come from cluster-wide lists: keep those of releases this scan covers,
+    // or a release in another namespace would look gone.
+    releaseObjects: uniqueObjects([...releaseObjects, ...hookObjects.releaseObjects]).filter((object) => {
+      const namespace = object.annotations[RELEASE_NAMESPACE_ANNOTATION];
+      const release = object.annotations[RELEASE_NAME_ANNOTATION];
+      return (
+        release !== undefined &&
+        namespace !== undefined &&
+        inScope(context.scope, namespace) &&
+        !unknown(namespace, release)
+      );
+    }),
+    now: new Date(),
+    terminatingAfterMs: context.terminatingAfterMs,
+  });
+}
+
+function uniqueObjects(objects: readonly ClusterObject[]): ClusterObject[] {
+  const byKey = new Map(objects.map((object) => [objectRefKey(object), object]));
+  return [...byKey.values()];
+}

@@ -1,0 +1,141 @@
+/**
+ * The releases collector: lists release storage (metadata-only), and reads each release's
+ * latest record and the one Helm believes is live. Where a record is read, it wins over its
+ * storage label. A record that cannot be fetched leaves its release unknown this scan, never
+ * unreadable.
+ */
+import { analyzeStatus } from "../../analysis/status.ts";
+import type { DecodeResult } from "../../helm/decode.ts";
+import type { Logger } from "../../log/logger.ts";
+import { releaseKey } from "../../model/refs.ts";
+import { FetchError, listRevisions, type RevisionRef } from "../../read/release-storage.ts";
+import { mapLimit } from "../../util/pool.ts";
+import type { Collector } from "../collector.ts";
+import type { ScanContext } from "../context.ts";
+import type { ReleaseHistory, ReleasesSeen } from "../findings.ts";
+
+export const releasesCollector: Collector = {
+  name: "releases",
+  run: async (context, _found, errors) => ({ releases: await collectReleases(context, errors) }),
+};
+
+async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleasesSeen> {
+  const listing = await listRevisions(context.collections, context.scope, context.signal);
+  for (const error of listing.errors) {
+    errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
+  }
+  // Records of revisions gone since the last scan are forgotten; only a complete listing says what is gone.
+  if (listing.errors.length === 0) context.reader.retain(listing.revisions);
+  const groups = groupReleases(listing.revisions, context.logger);
+  const unfetched = new Map<string, string>();
+  const histories = await mapLimit(groups, context.concurrency, async (revisions) => {
+    try {
+      return await readHistory(context, revisions);
+    } catch (error) {
+      if (!(error instanceof FetchError)) throw error;
+      const first = revisions[0];
+      if (first) unfetched.set(releaseKey(first), error.message);
+      errors.push(error.message);
+      return undefined;
+    }
+  });
+  return { histories: histories.filter((history) => history !== undefined), listing, unfetched };
+}
+
+/**
+ * Reads a release's latest record and the one Helm believes is live. Where a record is read,
+ * its status wins over its storage label (a label can be edited, or left stale by an
+ * interrupted helm): a revision labelled deployed whose record says otherwise is not the base.
+ */
+async function readHistory(context: ScanContext, labelled: readonly RevisionRef[]): Promise<ReleaseHistory> {
+  const latestRef = newest(labelled);
+  const latest = await context.reader.read(latestRef, context.signal);
+  const statuses = new Map<number, RevisionRef["status"]>();
+  if (latest.ok) statuses.set(latestRef.revision, latest.record.status);
+  const base = await findBase(context, labelled, latestRef, latest, statuses);
+  const revisions = labelled.map((ref) => {
+    const status = statuses.get(ref.revision);
+    return status === undefined || status === ref.status ? ref : { ...ref, status };
+  });
+  if (!latest.ok) {
+    context.logger.warn(
+      {
+        namespace: latestRef.namespace,
+        release: latestRef.release,
+        revision: latestRef.revision,
+        reason: latest.reason,
+      },
+      `release record unreadable: ${latest.message}`,
+    );
+  }
+  const status = analyzeStatus({
+    namespace: latestRef.namespace,
+    release: latestRef.release,
+    storage: latestRef.storage,
+    revisions,
+    latest,
+  });
+  return { status, revisions, latest, base };
+}
+
+/**
+ * The revision Helm believes is live, by the records wherever they can be read: the newest
+ * revision labelled deployed whose record agrees (or cannot be read: the label is all there
+ * is); else the newest other revision whose record says deployed (a label can hide it too);
+ * else the latest. `statuses` gathers what the records read say.
+ */
+async function findBase(
+  context: ScanContext,
+  labelled: readonly RevisionRef[],
+  latestRef: RevisionRef,
+  latest: DecodeResult,
+  statuses: Map<number, RevisionRef["status"]>,
+): Promise<ReleaseHistory["base"]> {
+  const read = async (ref: RevisionRef) => {
+    const result = ref === latestRef ? latest : await context.reader.read(ref, context.signal);
+    if (result.ok) statuses.set(ref.revision, result.record.status);
+    return result;
+  };
+  const newestFirst = [...labelled].sort((a, b) => b.revision - a.revision);
+  const labelledDeployed = (ref: RevisionRef) => (statuses.get(ref.revision) ?? ref.status) === "deployed";
+  for (const ref of newestFirst.filter(labelledDeployed)) {
+    const result = await read(ref);
+    if (!result.ok || result.record.status === "deployed") return { ref, result };
+  }
+  for (const ref of newestFirst.filter((candidate) => !labelledDeployed(candidate))) {
+    const result = await read(ref);
+    if (result.ok && result.record.status === "deployed") return { ref, result };
+  }
+  return { ref: latestRef, result: latest };
+}
+
+function newest(revisions: readonly RevisionRef[]): RevisionRef {
+  return revisions.reduce((a, b) => (b.revision > a.revision ? b : a));
+}
+
+/** Groups revisions by release. A release stored by both drivers keeps the newer history. */
+function groupReleases(revisions: readonly RevisionRef[], logger: Logger): RevisionRef[][] {
+  const byStorage = new Map<string, RevisionRef[]>();
+  for (const ref of revisions) {
+    const key = `${ref.storage}/${releaseKey(ref)}`;
+    const group = byStorage.get(key);
+    if (group) group.push(ref);
+    else byStorage.set(key, [ref]);
+  }
+  const byRelease = new Map<string, RevisionRef[]>();
+  for (const group of byStorage.values()) {
+    const first = group[0];
+    if (!first) continue;
+    const key = releaseKey(first);
+    const other = byRelease.get(key);
+    if (other) {
+      logger.warn(
+        { namespace: first.namespace, release: first.release },
+        "release is stored by both the secret and configmap drivers; reporting the newer history",
+      );
+      if (newest(group).revision <= newest(other).revision) continue;
+    }
+    byRelease.set(key, group);
+  }
+  return [...byRelease.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, group]) => group);
+}
