@@ -98,7 +98,7 @@ export interface RunningExporter {
   nextScan(timeoutMs: number): Promise<ScanReading>;
   scrape(load: ScrapeLoad): Promise<ScrapeResult>;
   get(pathname: string): Promise<string>;
-  /** Peak resident set size so far (VmHWM). */
+  /** Peak memory so far as the container is charged for it: both processes' anonymous memory, shared file pages once. */
   peakRssBytes(): number;
   stop(): Promise<void>;
 }
@@ -177,14 +177,18 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     });
   const get = (pathname: string) => fetchBody(pathname, false);
 
-  // The exporter serves from one process and scans in a child: the container holds both. Their
-  // peaks added up are an upper bound of their peak together.
-  const rss = (field: "VmRSS" | "VmHWM") =>
-    [pid, ...childPids(pid)].reduce((total, process) => {
-      const status = readFileSync(`/proc/${String(process)}/status`, "utf8");
-      const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
-      return total + Number(kb ?? 0) * 1024;
-    }, 0);
+  // The exporter serves from one process and scans in a child: the container holds both. What
+  // it is charged is their anonymous memory, and the node binary's pages once (both map it):
+  // adding their RSS would count those twice. Sampled, since no counter keeps that peak.
+  const rss = () => containerMemory([pid, ...childPids(pid)]);
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rss());
+    } catch {
+      // A process between start and exit: the next sample will do.
+    }
+  }, 250);
 
   const read = async () => parseExposition(await get("/metrics"));
   const scansDone = (samples: readonly Sample[]) =>
@@ -210,7 +214,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
           requestCount: Object.values(requests).reduce((a, b) => a + b, 0),
           bytes: counters.bytes - lastCounters.bytes,
           openWatches: counters.watches,
-          rssBytes: rss("VmRSS"),
+          rssBytes: rss(),
         };
         lastCounters = counters;
         return reading;
@@ -259,8 +263,9 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     nextScan,
     scrape,
     get,
-    peakRssBytes: () => rss("VmHWM"),
+    peakRssBytes: () => Math.max(peak, rss()),
     stop: async () => {
+      clearInterval(sampler);
       agent.destroy();
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
@@ -283,4 +288,18 @@ function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** Anonymous memory of the processes, and the largest one's file-backed pages (the shared node binary) once. */
+function containerMemory(pids: readonly number[]): number {
+  let anon = 0;
+  let file = 0;
+  for (const process of pids) {
+    const status = readFileSync(`/proc/${String(process)}/status`, "utf8");
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    anon += kb("RssAnon");
+    file = Math.max(file, kb("RssFile"));
+  }
+  return anon + file;
 }

@@ -169,8 +169,8 @@ export function markdownReport(results: readonly SizeResult[], machine: Record<s
       (s) => `${String(s.exporter.warmRequests)} / ${fixed(s.exporter.warmBytes / 1024, 1)}`,
     ],
     ["open watches", (s) => String(s.exporter.openWatches)],
-    ["peak RSS (MB)", (s) => fixed(mb(s.exporter.peakRssBytes), 0)],
-    ["peak RSS per release (KB)", (s) => fixed(s.exporter.peakRssBytes / 1024 / s.releases, 1)],
+    ["peak memory, as a container is charged (MB)", (s) => fixed(mb(s.exporter.peakRssBytes), 0)],
+    ["peak memory per release (KB)", (s) => fixed(s.exporter.peakRssBytes / 1024 / s.releases, 1)],
     [
       "/metrics size (MB; gzip on the wire)",
       (s) =>
