@@ -26,7 +26,7 @@ import {
   type RuleFile,
 } from "./generate.ts";
 import { UIDS } from "../grafana/generate.ts";
-import { documentedMetrics } from "../src/testing/metrics-text.ts";
+import { documentedMetrics } from "../test/support/metrics-text.ts";
 import { headingAnchors, metricNames, promtool, repoRoot } from "./tools.ts";
 
 const testsDir = path.join(path.dirname(rulesPath), "tests");

@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
-import { parseExposition, type Sample } from "../src/testing/metrics-text.ts";
+import { parseExposition, type Sample } from "../test/support/metrics-text.ts";
 import { freePort } from "../controlplane/ports.ts";
 import type { ScrapeClientResult } from "./scrape-client.ts";
 

@@ -19,7 +19,7 @@ import { parse } from "yaml";
 import { RUNTIME_METRIC_PREFIXES } from "../src/metrics/catalog.ts";
 import { SelfMetrics } from "../src/metrics/self-metrics.ts";
 import { PROMQL_KEYWORDS } from "../alerts/tools.ts";
-import { documentedMetrics } from "../src/testing/metrics-text.ts";
+import { documentedMetrics } from "../test/support/metrics-text.ts";
 import { CLUSTER_LABEL, DATASOURCE, dashboards, grafanaDir, render, TITLE_PREFIX } from "./generate.ts";
 
 const root = path.dirname(grafanaDir);

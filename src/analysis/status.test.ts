@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import type { ReleaseStatus } from "../helm/release.ts";
-import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import { releaseReport } from "../report/snapshot.ts";
 import { analyzeStatus, type StatusInput } from "./status.ts";
 

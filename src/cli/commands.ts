@@ -6,14 +6,14 @@ import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { connectScanner } from "../scan/connect.ts";
-import { startScanner } from "../scan/scanner-process.ts";
+import { startScanner } from "../serve/scanner-process.ts";
 import { accessFromConfig } from "../server/access.ts";
 import { createApp } from "../server/app.ts";
 import { BcryptThread } from "../server/bcrypt-thread.ts";
-import { SnapshotStore } from "../server/store.ts";
+import { PublicationStore } from "../server/store.ts";
 import { WebConfigSource } from "../server/web-config-source.ts";
 import { createWebServer } from "../server/web-server.ts";
-import { NAME, VERSION } from "../version.ts";
+import { NAME, VERSION } from "../util/version.ts";
 import { parseCommandLine, usage, UsageError } from "./args.ts";
 import { errorMessage } from "../util/errors.ts";
 
@@ -21,7 +21,7 @@ export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = new SelfMetrics();
-  const store = new SnapshotStore();
+  const store = new PublicationStore();
   // Read first: a bad file is a configuration error (exit 2) before anything starts.
   const webConfig = config.webConfigFile ? new WebConfigSource(config.webConfigFile, logger) : undefined;
   const scanner = await startScanner({ config, store, metrics, logger });

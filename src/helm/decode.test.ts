@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
-import { aliasBombManifest, encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { aliasBombManifest, encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import { jsonErrorPosition } from "./json-position.ts";
 import {
   decodeBase64,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { aliasBombManifest } from "../testing/encode.ts";
+import { aliasBombManifest } from "../../test/support/encode.ts";
 import { ManifestError, parseManifest } from "./manifest.ts";
 
 const LIMITS = { maxExpandedBytes: 1024 * 1024 };

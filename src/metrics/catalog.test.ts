@@ -1,14 +1,14 @@
-import { testSnapshot } from "../testing/snapshot.ts";
+import { testSnapshot } from "../../test/support/snapshot.ts";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
 import { analyzeStatus } from "../analysis/status.ts";
 import { ALL_METRICS, RUNTIME_METRIC_PREFIXES } from "./catalog.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { renderSnapshot } from "./snapshot-metrics.ts";
-import { documentedMetrics, parseExposition } from "../testing/metrics-text.ts";
+import { documentedMetrics, parseExposition } from "../../test/support/metrics-text.ts";
 
 /** Metric names and label names in Prometheus exposition text. */
 function exposed(text: string): Map<string, Set<string>> {

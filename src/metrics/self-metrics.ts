@@ -1,18 +1,15 @@
 /** Live metrics about the exporter itself: build, scans, Kubernetes API usage, process. */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { RequestObserver, Verb } from "../kube/client.ts";
-import type { MetricsBatch } from "./relay.ts";
+import type { MetricsBatch, ScannerRestartReason, ScanResult } from "./recorder.ts";
 import { SELF_METRICS as M } from "./catalog.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../util/version.ts";
 
 const NONCONFORMING_DEFAULT_METRICS = [
   "nodejs_active_handles_total",
   "nodejs_active_requests_total",
   "nodejs_active_resources_total",
 ] as const;
-
-export type ScanResult = "success" | "partial" | "error" | "timeout" | "skipped";
-export type ScannerRestartReason = "out_of_memory" | "crashed";
 
 export class SelfMetrics implements RequestObserver {
   readonly registry = new Registry();

@@ -1,9 +1,9 @@
-import { testSnapshot } from "../testing/snapshot.ts";
+import { testSnapshot } from "../../test/support/snapshot.ts";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
-import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import { renderTable } from "./table.ts";
 
 // eslint-disable-next-line no-control-regex -- looking for control characters is the point

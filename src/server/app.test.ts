@@ -1,4 +1,4 @@
-import { testSnapshot } from "../testing/snapshot.ts";
+import { testSnapshot } from "../../test/support/snapshot.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
@@ -13,10 +13,11 @@ import { decodeReleaseNow } from "../helm/decode.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
 import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
 import type { ReleaseFindings, Snapshot } from "../report/snapshot.ts";
-import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import { createApp } from "./app.ts";
 import { jsonErrors } from "./errors.ts";
-import { SnapshotStore } from "./store.ts";
+import { preparePublication } from "../serve/publication.ts";
+import { PublicationStore } from "./store.ts";
 
 function snapshot(more: readonly ReleaseFindings[] = []): Snapshot {
   const report = analyzeStatus({
@@ -36,7 +37,7 @@ function snapshot(more: readonly ReleaseFindings[] = []): Snapshot {
 }
 
 function setup(telemetryPath = "/metrics") {
-  const store = new SnapshotStore();
+  const store = new PublicationStore();
   const app = createApp({
     store,
     registry: new SelfMetrics({ processMetrics: false }).registry,
@@ -58,7 +59,7 @@ describe("HTTP endpoints", () => {
     await request(app).get("/healthz").expect(200, "ok\n");
     await request(app).get("/readyz").expect(503);
     await request(app).get("/api/v1/releases").expect(503);
-    await store.publish(snapshot());
+    store.set(await preparePublication(snapshot()));
     await request(app).get("/readyz").expect(200, "ok\n");
   });
 
@@ -70,7 +71,7 @@ describe("HTTP endpoints", () => {
       .expect("Content-Type", /text\/plain/);
     assert.match(before.text, /helm_drift_exporter_build_info\{version="[^"]+",node_version="v\d+/);
     assert.doesNotMatch(before.text, /helm_release_status/);
-    await store.publish(snapshot());
+    store.set(await preparePublication(snapshot()));
     const after = await request(app).get("/metrics").expect(200);
     assert.match(after.text, /helm_release_status\{namespace="apps",release="web",status="deployed"\} 1/);
     assert.match(after.text, /helm_release_status\{namespace="apps",release="web",status="failed"\} 0/);
@@ -83,7 +84,7 @@ describe("HTTP endpoints", () => {
 
   it("serves gzip when asked, as one member that decompresses to the same exposition", async () => {
     const { app, store } = setup();
-    await store.publish(snapshot());
+    store.set(await preparePublication(snapshot()));
     const plain = await request(app).get("/metrics").set("Accept-Encoding", "identity").expect(200);
     assert.equal(plain.headers["content-encoding"], undefined);
     // Raw bytes, not supertest: it would decompress them itself.
@@ -119,7 +120,7 @@ describe("HTTP endpoints", () => {
 
   it("collects the live metrics once per max age, and serves a new scan at once", async () => {
     const metrics = new SelfMetrics({ processMetrics: false });
-    const store = new SnapshotStore();
+    const store = new PublicationStore();
     const app = (liveMetricsMaxAgeMs: number) =>
       createApp({ store, registry: metrics.registry, telemetryPath: "/metrics", liveMetricsMaxAgeMs });
     const cached = app(60_000);
@@ -130,7 +131,7 @@ describe("HTTP endpoints", () => {
         releases: /^helm_drift_exporter_releases (\d+)$/m.exec(text)?.[1],
       };
     };
-    await store.publish(snapshot());
+    store.set(await preparePublication(snapshot()));
     metrics.scanFinished("success");
     assert.deepEqual(await scrape(), { scans: "1", releases: "1" });
     metrics.scanFinished("success");
@@ -141,7 +142,7 @@ describe("HTTP endpoints", () => {
       revisions: [{ revision: 1, status: "deployed" }],
       latest: decodeReleaseNow(encodeRelease(releaseRecord({ name: "api" }))),
     });
-    await store.publish(snapshot([second]));
+    store.set(await preparePublication(snapshot([second])));
     assert.deepEqual(await scrape(), { scans: "1", releases: "2" }, "live part reused, snapshot new");
     assert.deepEqual(await scrape(app(0)), { scans: "2", releases: "2" });
   });
@@ -154,7 +155,7 @@ describe("HTTP endpoints", () => {
 
   it("serves releases as JSON, one release by name, and 404 for an unknown one", async () => {
     const { app, store } = setup();
-    await store.publish(snapshot());
+    store.set(await preparePublication(snapshot()));
     const list = await request(app).get("/api/v1/releases").expect(200).expect("Content-Type", /json/);
     const body = list.body as { scan: { success: boolean }; releases: { release: string; status: string }[] };
     assert.equal(body.scan.success, true);
@@ -173,7 +174,7 @@ describe("HTTP endpoints", () => {
     assert.ok(web);
     const cafe = { ...web, namespace: "shop", release: "café", description: "déployé ✓" };
     const both = snapshot([cafe]);
-    await store.publish(both);
+    store.set(await preparePublication(both));
     // The handlers as they were before the API was rendered once per scan.
     const reference = express();
     reference.disable("x-powered-by");
@@ -212,7 +213,7 @@ describe("HTTP endpoints", () => {
 
   it("never serves user values", async () => {
     const { app, store } = setup();
-    await store.publish(snapshot());
+    store.set(await preparePublication(snapshot()));
     for (const path of ["/metrics", "/api/v1/releases", "/api/v1/releases/apps/web"]) {
       const response = await request(app).get(path).expect(200);
       assert.doesNotMatch(response.text, /user-supplied-secret|chart-default-secret/, path);
@@ -240,7 +241,7 @@ describe("errors", () => {
       else process.env.NODE_ENV = nodeEnv;
       try {
         const { app, store } = setup();
-        await store.publish(snapshot());
+        store.set(await preparePublication(snapshot()));
         const response = await request(app)
           .get("/api/v1/releases/%ZZ/x")
           .expect(400)
@@ -267,7 +268,7 @@ describe("errors", () => {
       }),
     );
     const app = createApp({
-      store: new SnapshotStore(),
+      store: new PublicationStore(),
       registry: failing,
       telemetryPath: "/metrics",
       onServerError: (error) => reported.push(error),

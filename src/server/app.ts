@@ -5,13 +5,13 @@
 import express, { type Express, type RequestHandler, type Response } from "express";
 import type { Registry } from "prom-client";
 import { releaseKey } from "../model/refs.ts";
-import { NAME, VERSION } from "../version.ts";
+import { NAME, VERSION } from "../util/version.ts";
 import { jsonErrors } from "./errors.ts";
-import type { Published } from "./publication.ts";
-import { gzipMetrics, type SnapshotStore } from "./store.ts";
+import type { Published } from "./published.ts";
+import { gzipMetrics, type PublicationStore } from "./store.ts";
 
 export interface AppOptions {
-  readonly store: SnapshotStore;
+  readonly store: PublicationStore;
   readonly registry: Registry;
   readonly telemetryPath: string;
   /** From --web.config.file: rate limit, response headers and basic auth (./access.ts). */

@@ -3,10 +3,9 @@
  * atomically per scan.
  */
 import zlib from "node:zlib";
-import type { Snapshot } from "../report/snapshot.ts";
-import { preparePublication, type Published } from "./publication.ts";
+import type { Published } from "./published.ts";
 
-export class SnapshotStore {
+export class PublicationStore {
   private published: Published | undefined;
   private storageReadOnce = false;
 
@@ -22,10 +21,6 @@ export class SnapshotStore {
   set(published: Published): void {
     this.published = published;
     if (published.storageRead) this.storageReadOnce = true;
-  }
-
-  async publish(snapshot: Snapshot): Promise<void> {
-    this.set(await preparePublication(snapshot));
   }
 }
 

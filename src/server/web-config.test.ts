@@ -6,7 +6,7 @@ import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import bcrypt from "bcryptjs";
 import { ConfigError } from "../config/config.ts";
-import { createCa, tempDir, type Issued, type TestCa } from "../testing/pki.ts";
+import { createCa, tempDir, type Issued, type TestCa } from "../../test/support/pki.ts";
 import { parseGoDuration } from "./go-yaml.ts";
 import { loadWebConfig, WebConfigError, type WebConfig } from "./web-config.ts";
 

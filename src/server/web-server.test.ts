@@ -4,8 +4,8 @@ import http from "node:http";
 import path from "node:path";
 import { before, describe, it } from "node:test";
 import bcrypt from "bcryptjs";
-import { createCa, tempDir, type Issued, type TestCa } from "../testing/pki.ts";
-import { http2Get, httpsGet, withWeb, type ClientResult, type RunningWeb } from "../testing/web.ts";
+import { createCa, tempDir, type Issued, type TestCa } from "../../test/support/pki.ts";
+import { http2Get, httpsGet, withWeb, type ClientResult, type RunningWeb } from "../../test/support/web.ts";
 import { CLIENT_AUTH_TYPES, type ClientAuthType } from "./tls-options.ts";
 
 interface Pki {

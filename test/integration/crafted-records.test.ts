@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { releaseRecord } from "../../src/testing/encode.ts";
+import { releaseRecord } from "../support/encode.ts";
 import { createNamespace, kubeConfig, run } from "../support/cluster.ts";
 import { runExporter, scanJson, startServer, waitReady } from "../support/exporter.ts";
 import { writeReleaseSecret } from "../support/records.ts";

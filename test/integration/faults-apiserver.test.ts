@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Sample } from "../../src/testing/metrics-text.ts";
-import { parseExposition } from "../../src/testing/metrics-text.ts";
+import type { Sample } from "../support/metrics-text.ts";
+import { parseExposition } from "../support/metrics-text.ts";
 import { clusterInfo, createNamespace, grantUnprivileged, writeKubeconfigVia } from "../support/cluster.ts";
 import { startServer, waitReady, type Server } from "../support/exporter.ts";
 import { fixtureChart, helm } from "../support/helm.ts";

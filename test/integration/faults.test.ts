@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
-import { parseExposition } from "../../src/testing/metrics-text.ts";
+import { parseExposition } from "../support/metrics-text.ts";
 import { createNamespace, grantUnprivileged, kubeConfig, run, tempFile } from "../support/cluster.ts";
 import { runExporter, scanJson, startServer, waitReady, type Server } from "../support/exporter.ts";
 import { failUpgrade, fixtureChart, helm } from "../support/helm.ts";

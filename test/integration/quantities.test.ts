@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseQuantity, quantitiesEqual, type QuantityPrecision } from "../../src/analysis/drift/quantity.ts";
-import { STORED_QUANTITIES } from "../../src/testing/quantities.ts";
+import { STORED_QUANTITIES } from "../support/quantities.ts";
 import { createNamespace, run, tempFile } from "../support/cluster.ts";
 
 /** A YAML scalar as a manifest would hold it: numbers plain, strings quoted. */

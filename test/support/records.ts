@@ -3,7 +3,7 @@
  * in a namespace can: the exporter must treat them as hostile input.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import { encodeRelease } from "../../src/testing/encode.ts";
+import { encodeRelease } from "./encode.ts";
 import { kubeConfig } from "./cluster.ts";
 
 /** Stores `record` as helm's Secret driver would, revision and status labels included. */

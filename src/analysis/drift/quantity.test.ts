@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { STORED_QUANTITIES } from "../../testing/quantities.ts";
+import { STORED_QUANTITIES } from "../../../test/support/quantities.ts";
 import type { FieldPath } from "./path.ts";
 import { parseQuantity, quantitiesEqual, quantityPrecisionAt, type QuantityPrecision } from "./quantity.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Verb } from "../kube/client.ts";
-import { parseExposition } from "../testing/metrics-text.ts";
-import { MetricsRecorder } from "./relay.ts";
-import { SelfMetrics, type ScanResult } from "./self-metrics.ts";
+import { parseExposition } from "../../test/support/metrics-text.ts";
+import { MetricsRecorder, type ScanResult } from "./recorder.ts";
+import { SelfMetrics } from "./self-metrics.ts";
 
 /** Readings of the recording process (heap, resident memory), which only the relayed side has. */
 const HEAP = /^(# (HELP|TYPE) )?helm_drift_exporter_scanner_(heap_|resident_)/;

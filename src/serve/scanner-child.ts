@@ -6,9 +6,10 @@
  */
 import type { Config } from "../config/config.ts";
 import { createLogger } from "../log/logger.ts";
-import { MetricsRecorder } from "../metrics/relay.ts";
-import { preparePublication, type Published } from "../server/publication.ts";
-import { connectScanner } from "./connect.ts";
+import { MetricsRecorder } from "../metrics/recorder.ts";
+import type { Published } from "../server/published.ts";
+import { preparePublication } from "./publication.ts";
+import { connectScanner } from "../scan/connect.ts";
 import { ScanLoop } from "./loop.ts";
 import type { FromScanner, ToScanner } from "./scanner-process.ts";
 import { errorMessage } from "../util/errors.ts";

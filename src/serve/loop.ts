@@ -5,7 +5,8 @@
  */
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../log/logger.ts";
-import type { ScanResult, SelfMetrics } from "../metrics/self-metrics.ts";
+import type { ScanResult } from "../metrics/recorder.ts";
+import type { SelfMetrics } from "../metrics/self-metrics.ts";
 import type { Snapshot } from "../report/snapshot.ts";
 import { errorMessage } from "../util/errors.ts";
 

@@ -5,7 +5,7 @@ import {
   type ReleaseFindings,
   type Snapshot,
   type SnapshotParts,
-} from "../report/snapshot.ts";
+} from "../../src/report/snapshot.ts";
 
 export const FIXTURE_TIME = new Date("2026-11-24T10:00:00Z");
 

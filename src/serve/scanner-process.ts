@@ -11,10 +11,11 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { MetricsBatch } from "../metrics/relay.ts";
-import type { ScannerRestartReason, SelfMetrics } from "../metrics/self-metrics.ts";
-import { receivePublication, type PublishedMessage } from "../server/publication.ts";
-import type { SnapshotStore } from "../server/store.ts";
+import type { MetricsBatch } from "../metrics/recorder.ts";
+import type { ScannerRestartReason } from "../metrics/recorder.ts";
+import type { SelfMetrics } from "../metrics/self-metrics.ts";
+import { receivePublication, type PublishedMessage } from "./publication.ts";
+import type { PublicationStore } from "../server/store.ts";
 import { errorMessage } from "../util/errors.ts";
 
 export type ToScanner = { readonly type: "start"; readonly config: Config } | { readonly type: "stop" };
@@ -32,7 +33,7 @@ const CHILD_PATH = fileURLToPath(new URL(`./scanner-child${extname(import.meta.u
 
 export interface ScannerOptions {
   readonly config: Config;
-  readonly store: SnapshotStore;
+  readonly store: PublicationStore;
   readonly metrics: SelfMetrics;
   readonly logger: Logger;
 }

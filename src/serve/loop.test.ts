@@ -1,4 +1,4 @@
-import { testSnapshot } from "../testing/snapshot.ts";
+import { testSnapshot } from "../../test/support/snapshot.ts";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { silentLogger } from "../log/logger.ts";

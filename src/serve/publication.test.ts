@@ -1,4 +1,4 @@
-import { testSnapshot } from "../testing/snapshot.ts";
+import { testSnapshot } from "../../test/support/snapshot.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
@@ -9,7 +9,7 @@ import { decodeReleaseNow } from "../helm/decode.ts";
 import { renderSnapshot } from "../metrics/snapshot-metrics.ts";
 import { scanBlockJson, toReleaseJson, toScanJson } from "../output/json.ts";
 import type { ReleaseFindings, Snapshot } from "../report/snapshot.ts";
-import { encodeRelease, releaseRecord } from "../testing/encode.ts";
+import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import {
   preparePublication,
   receivePublication,

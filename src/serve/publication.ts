@@ -16,27 +16,9 @@ import {
 } from "../output/json.ts";
 import { releaseKey } from "../model/refs.ts";
 import type { Snapshot } from "../report/snapshot.ts";
+import type { Published } from "../server/published.ts";
 
 const deflateRaw = promisify(zlib.deflateRaw);
-
-export interface Published {
-  readonly metricsBody: Buffer<ArrayBuffer>;
-  /**
-   * metricsBody as raw deflate blocks ending in a full flush (not a final block), and its
-   * CRC-32: a scrape that accepts gzip appends its live metrics as a final block and sends
-   * one gzip member, compressing only those few kilobytes (see gzipMetrics).
-   */
-  readonly metricsDeflated: Buffer<ArrayBuffer>;
-  readonly metricsCrc: number;
-  /** Release storage was read: the scan says which releases exist (else it serves them stale). */
-  readonly storageRead: boolean;
-  /** The `scan` member of the API's answers, as JSON. */
-  readonly scanJson: string;
-  /** The body of /api/v1/releases, as `scan --output json` prints it (toScanJson), compact. */
-  readonly releasesBody: Buffer<ArrayBuffer>;
-  /** Where each release's JSON lies in releasesBody, [start, end), by `namespace/release`. */
-  readonly releaseSpans: ReadonlyMap<string, readonly [number, number]>;
-}
 
 /** What postMessage delivers of a Published: structured clone turns each Buffer into a plain Uint8Array. */
 export type PublishedMessage = {

@@ -7,15 +7,15 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import type { SecureVersion } from "node:tls";
-import { createLogger } from "../log/logger.ts";
-import { SelfMetrics } from "../metrics/self-metrics.ts";
-import { accessFromConfig } from "../server/access.ts";
-import { createApp } from "../server/app.ts";
-import type { PasswordCheck } from "../server/basic-auth.ts";
-import { BcryptThread } from "../server/bcrypt-thread.ts";
-import { SnapshotStore } from "../server/store.ts";
-import { WebConfigSource } from "../server/web-config-source.ts";
-import { createWebServer } from "../server/web-server.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { SelfMetrics } from "../../src/metrics/self-metrics.ts";
+import { accessFromConfig } from "../../src/server/access.ts";
+import { createApp } from "../../src/server/app.ts";
+import type { PasswordCheck } from "../../src/server/basic-auth.ts";
+import { BcryptThread } from "../../src/server/bcrypt-thread.ts";
+import { PublicationStore } from "../../src/server/store.ts";
+import { WebConfigSource } from "../../src/server/web-config-source.ts";
+import { createWebServer } from "../../src/server/web-server.ts";
 import type { Issued } from "./pki.ts";
 
 export interface RunningWeb {
@@ -51,7 +51,7 @@ export async function startWeb(
   const source = new WebConfigSource(configFile, logger);
   const bcrypt = new BcryptThread();
   const app = createApp({
-    store: new SnapshotStore(),
+    store: new PublicationStore(),
     registry: new SelfMetrics({ processMetrics: false }).registry,
     telemetryPath: "/metrics",
     access: accessFromConfig(

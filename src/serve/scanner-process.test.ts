@@ -10,8 +10,8 @@ import { resolveConfig } from "../config/config.ts";
 import { Writable } from "node:stream";
 import { createLogger } from "../log/logger.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
-import { SnapshotStore } from "../server/store.ts";
-import { parseExposition } from "../testing/metrics-text.ts";
+import { PublicationStore } from "../server/store.ts";
+import { parseExposition } from "../../test/support/metrics-text.ts";
 import { SCANNER_NICENESS, startScanner, type Scanner } from "./scanner-process.ts";
 
 function kubeconfig(server: string): string {
@@ -43,7 +43,7 @@ function capturedLogger() {
 
 const options = (flags: Record<string, string>) => ({
   config: resolveConfig({ flags: { "log.level": "error", ...flags }, env: {} }),
-  store: new SnapshotStore(),
+  store: new PublicationStore(),
   metrics: new SelfMetrics({ processMetrics: false }),
   ...capturedLogger(),
 });

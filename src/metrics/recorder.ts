@@ -5,7 +5,11 @@
  */
 import { getHeapStatistics } from "node:v8";
 import type { RequestObserver, Verb } from "../kube/client.ts";
-import type { ScanResult } from "./self-metrics.ts";
+
+/** How a scan ended (helm_drift_exporter_scans_total's result label). */
+export type ScanResult = "success" | "partial" | "error" | "timeout" | "skipped";
+/** Why the scanner process was started again. */
+export type ScannerRestartReason = "out_of_memory" | "crashed";
 
 export interface MetricsBatch {
   /** Per verb and resource touched since the last batch; bytes include a watch's as they arrived. */
