@@ -1,6 +1,47 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * The floors of src/, lowest first: data flows up from the cluster (kube, read) through pure
+ * analysis to the finished report and its outputs. A module imports only from floors below its
+ * own (tests may import anything). docs/architecture.md says what each floor is for.
+ */
+const FLOORS = [
+  ["util", "log"],
+  ["kube", "helm", "model"],
+  ["analysis"],
+  ["read", "config", "report"],
+  ["scan", "metrics", "server", "output"],
+  ["serve"],
+  ["cli"],
+];
+
+/** For each folder, a rule refusing imports from its own floor's other folders and every floor above. */
+function floorRules() {
+  return FLOORS.flatMap((floor, level) =>
+    floor.map((folder) => {
+      const refused = [...floor.filter((other) => other !== folder), ...FLOORS.slice(level + 1).flat()];
+      return {
+        files: [`src/${folder}/**/*.ts`],
+        ignores: ["src/**/*.test.ts"],
+        rules: {
+          "no-restricted-imports": [
+            "error",
+            {
+              patterns: [
+                {
+                  regex: `^(\\.\\./)+(${refused.join("|")})/`,
+                  message: `src/${folder} is on floor ${String(level)} of docs/architecture.md: it imports only from floors below it.`,
+                },
+              ],
+            },
+          ],
+        },
+      };
+    }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".cluster/", "coverage/"] },
   js.configs.recommended,
@@ -38,5 +79,6 @@ export default tseslint.config(
       ],
     },
   },
+  ...floorRules(),
   { files: ["eslint.config.js"], extends: [tseslint.configs.disableTypeChecked] },
 );
