@@ -24,6 +24,11 @@ export function refKey(ref: ResourceRef): string {
   return `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
 }
 
+/** `apps/v1/Deployment`: a kind as an API version serves it. */
+export function kindKey(kind: { readonly apiVersion: string; readonly kind: string }): string {
+  return `${kind.apiVersion}/${kind.kind}`;
+}
+
 /** `Deployment/shop/web`. */
 export function objectRefKey(ref: ObjectRef): string {
   return `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;

@@ -4,6 +4,7 @@
  * changes rarely, so it is refreshed on a timer or when a kind is not found.
  */
 import type { KubeClient } from "../kube/client.ts";
+import { kindKey } from "../model/refs.ts";
 
 export interface ResourceInfo {
   readonly group: string;
@@ -66,7 +67,7 @@ export class Discovery {
   }
 
   resolve(apiVersion: string, kind: string): ResourceInfo | undefined {
-    return this.byKind.get(`${apiVersion}/${kind}`);
+    return this.byKind.get(kindKey({ apiVersion, kind }));
   }
 
   async refresh(signal?: AbortSignal): Promise<void> {
@@ -82,7 +83,7 @@ export class Discovery {
         for (const resource of version.resources ?? []) {
           const kind = resource.responseKind?.kind;
           if (!kind || resource.resource.includes("/")) continue;
-          byKind.set(`${apiVersion}/${kind}`, {
+          byKind.set(kindKey({ apiVersion, kind }), {
             group: groupName,
             version: version.version,
             resource: resource.resource,

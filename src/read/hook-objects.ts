@@ -6,6 +6,7 @@
  */
 import type { ClusterObject, JobState } from "../analysis/hooks.ts";
 import { HOOK_ANNOTATION, isHelmAnnotation, RELEASE_NAME_ANNOTATION } from "../helm/vocabulary.ts";
+import { kindKey } from "../model/refs.ts";
 import { isObject } from "../util/object.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../util/pool.ts";
@@ -61,7 +62,7 @@ export async function readHookObjects(
 ): Promise<HookObjectsResult> {
   // Without discovery no kind resolves, and every kind would look "not served": nothing read is not nothing found.
   if (!discovery.loaded) throw new Error("cannot read hook objects: API discovery has not been read");
-  const unique = new Map(kinds.map((kind) => [`${kind.apiVersion}/${kind.kind}`, kind]));
+  const unique = new Map(kinds.map((kind) => [kindKey(kind), kind]));
   const objects: ClusterObject[] = [];
   const releaseObjects: ClusterObject[] = [];
   const errors: string[] = [];

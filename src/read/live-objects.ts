@@ -13,7 +13,7 @@
 import type { ClusterObject } from "../analysis/hooks.ts";
 import type { LiveLookup, UncheckedReason } from "../analysis/drift/drift.ts";
 import { HELM_MANAGED_SELECTOR } from "../helm/vocabulary.ts";
-import { namespacedName, refKey, type ResourceRef } from "../model/refs.ts";
+import { kindKey, namespacedName, refKey, type ResourceRef } from "../model/refs.ts";
 import { KubeApiError, objectVersion, type KubeObject } from "../kube/client.ts";
 import { mapLimit } from "../util/pool.ts";
 import { isObject } from "../util/object.ts";
@@ -229,7 +229,7 @@ export class LiveObjectReader {
         });
         continue;
       }
-      const key = `${ref.apiVersion}/${ref.kind}`;
+      const key = kindKey(ref);
       const group = byKind.get(key) ?? { info, refs: [] };
       group.refs.push(ref);
       byKind.set(key, group);

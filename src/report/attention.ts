@@ -1,5 +1,6 @@
 /** Why a release needs a human, from what was found of it; empty when all is well. */
 import type { HooksReport } from "../analysis/hooks.ts";
+import { isPending } from "../helm/release.ts";
 import type { DriftSummary } from "./drift-summary.ts";
 import type { ReleaseFindings, SnapshotParts } from "./snapshot.ts";
 
@@ -14,7 +15,7 @@ export function attentionReasons(report: ReleaseFindings, summary: DriftSummary 
     reasons.push(
       `revision ${String(report.unreadable.revision)} unreadable (${report.unreadable.reason}): ${report.unreadable.message}`,
     );
-  } else if (report.status === "failed" || report.status.startsWith("pending-")) {
+  } else if (report.status === "failed" || isPending(report.status)) {
     const failures =
       report.failedRevisions > 1 ? ` (${String(report.failedRevisions)} failed revisions in a row)` : "";
     reasons.push(

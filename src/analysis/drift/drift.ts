@@ -13,6 +13,7 @@ import { compareObject, isSecretObject, redactSecretDiff, type FieldDiff } from 
 import type { OutcomeMemo } from "./outcome-memo.ts";
 import {
   annotationIgnores,
+  IGNORE_REASONS,
   ignoresWholeObject,
   ruleIgnoresField,
   ruleMatchesObject,
@@ -202,7 +203,6 @@ export function analyzeDrift(input: DriftInput): DriftReport {
   };
 }
 
-const IGNORE_REASONS: readonly IgnoreReason[] = ["annotation", "hpa", "manager", "rule"];
 const IN_SYNC: ObjectOutcome = Object.freeze({
   ignored: Object.freeze({ annotation: 0, hpa: 0, manager: 0, rule: 0 }),
 });

@@ -1,0 +1,147 @@
+/**
+ * The snapshot's exposition, whole, values included, against a golden file: a change to what a
+ * scan's findings become in Prometheus text is a change to review (UPDATE_GOLDEN=1 rewrites it).
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import type { ResourceDrift } from "../analysis/drift/drift.ts";
+import { analyzeStatus } from "../analysis/status.ts";
+import { decodeReleaseNow } from "../helm/decode.ts";
+import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
+import { FIXTURE_TIME, testSnapshot } from "../../test/support/snapshot.ts";
+import { MAX_MANAGERS_PER_RELEASE, renderSnapshot } from "./snapshot-metrics.ts";
+
+const GOLDEN = new URL("../../test/fixtures/golden/snapshot-metrics.prom", import.meta.url);
+const at = (minutes: number) => new Date(FIXTURE_TIME.getTime() - minutes * 60_000);
+
+/** A Deployment changed by `managers`, since `minutes` ago. */
+function modified(name: string, managers: readonly string[], minutes: number): ResourceDrift {
+  return {
+    resource: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name },
+    state: "modified",
+    fields: [{ path: "spec.replicas", change: "changed", declared: 1, live: 3, sensitive: false, managers }],
+    managers: managers.map((manager) => ({ manager, operation: "Update", time: at(minutes) })),
+    since: at(minutes),
+  };
+}
+
+function snapshot() {
+  const status = (name: string, revisions: readonly ("deployed" | "failed" | "superseded")[]) =>
+    analyzeStatus({
+      namespace: "shop",
+      release: name,
+      storage: "secret",
+      revisions: revisions.map((state, index) => ({ revision: index + 1, status: state })),
+      latest: decodeReleaseNow(
+        encodeRelease(
+          releaseRecord({ name, namespace: "shop", revision: revisions.length, status: revisions.at(-1) }),
+        ),
+      ),
+    });
+  // Fourteen managers: twelve tools, kubectl-edit beside the first, and unknown for the missing
+  // object. Ten are named (the busiest, then by name), four folded as "other".
+  const managers = Array.from(
+    { length: MAX_MANAGERS_PER_RELEASE + 2 },
+    (_, index) => `tool-${String(index)}`,
+  );
+  const drifted = {
+    ...status("checkout", ["superseded", "deployed"]),
+    drift: {
+      baseRevision: 2,
+      baseIsDeployed: true,
+      managedResources: 20,
+      ignored: { annotation: 1, hpa: 2, manager: 0, rule: 3 },
+      resources: [
+        ...managers.map((manager, index) =>
+          modified(`web-${String(index)}`, index === 0 ? [manager, "kubectl-edit"] : [manager], 30 + index),
+        ),
+        {
+          resource: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "gone" },
+          state: "missing" as const,
+          fields: [],
+          managers: [{ manager: "unknown", operation: "" }],
+          since: at(5),
+        },
+        {
+          resource: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "shop", name: "pdb" },
+          state: "unchecked" as const,
+          uncheckedReason: "forbidden" as const,
+          message: "list poddisruptionbudgets: forbidden (RBAC)",
+          fields: [],
+          managers: [],
+        },
+      ],
+    },
+  };
+  const hooked = {
+    ...status("billing", ["deployed", "failed"]),
+    hooks: {
+      orphaned: [
+        {
+          kind: "Job",
+          namespace: "shop",
+          name: "migrate",
+          reason: "failed" as const,
+          revision: 2,
+          deletePolicies: [],
+        },
+      ],
+      running: [
+        {
+          kind: "Job",
+          namespace: "shop",
+          name: "seed",
+          revision: 2,
+          events: ["post-upgrade"],
+          startedAt: at(90),
+          state: "complete" as const,
+        },
+      ],
+      leftovers: [{ kind: "ConfigMap", namespace: "shop", name: "old", reason: "kept" as const }],
+      terminating: [
+        { kind: "Secret", namespace: "shop", name: "stuck", deletionTimestamp: at(60), finalizers: ["x/y"] },
+      ],
+    },
+  };
+  return testSnapshot({
+    startedAt: at(1),
+    finishedAt: FIXTURE_TIME,
+    dataAgeSeconds: 12.5,
+    releases: [drifted, hooked],
+    unreferencedHooks: [{ kind: "Job", namespace: "batch", name: "orphan", hook: "post-install" }],
+    goneReleases: [
+      {
+        namespace: "shop",
+        release: "retired",
+        leftovers: [{ kind: "Service", namespace: "shop", name: "retired-web", reason: "leftover" }],
+      },
+    ],
+    collectors: [
+      { name: "releases", success: true, durationSeconds: 0.25, errors: [] },
+      {
+        name: "drift",
+        success: false,
+        durationSeconds: 1.5,
+        errors: ["cannot read policy/PodDisruptionBudget"],
+      },
+    ],
+  });
+}
+
+describe("snapshot exposition", () => {
+  it("renders every series with its value, folding managers past the tenth into other", async () => {
+    const text = await renderSnapshot(snapshot());
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(GOLDEN, text);
+    assert.equal(text, readFileSync(GOLDEN, "utf8"));
+    const managers = text
+      .split("\n")
+      .filter((line) => line.startsWith("helm_release_drift_manager_resources{"));
+    assert.equal(managers.length, MAX_MANAGERS_PER_RELEASE + 1, "ten managers by name, and other");
+    assert.ok(
+      managers.some((line) => line.endsWith(`manager="other"} 4`)),
+      "the four past the tenth, summed",
+    );
+    assert.ok(managers.some((line) => line.endsWith(`manager="tool-0"} 1`)));
+  });
+});
