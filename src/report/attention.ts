@@ -1,5 +1,6 @@
 /** Why a release needs a human, from what was found of it; empty when all is well. */
 import type { HooksReport } from "../analysis/hooks.ts";
+import type { ReadinessReport } from "../analysis/rollback/types.ts";
 import { isPending } from "../helm/release.ts";
 import type { DriftSummary } from "./drift-summary.ts";
 import type { ReleaseFindings, SnapshotParts } from "./snapshot.ts";
@@ -39,6 +40,22 @@ export function attentionReasons(report: ReleaseFindings, summary: DriftSummary 
     }
   }
   if (report.hooks) reasons.push(...hookReasons(report.hooks));
+  if (report.readiness) reasons.push(...readinessReasons(report.readiness));
+  return reasons;
+}
+
+function readinessReasons(readiness: ReadinessReport): string[] {
+  const reasons: string[] = [];
+  const { rollback, upgrade } = readiness;
+  if (!rollback.ready) {
+    const target =
+      rollback.targetRevision === undefined ? "" : ` to revision ${String(rollback.targetRevision)}`;
+    const blockers = rollback.blockers.map((blocker) => `${blocker.reason}: ${blocker.message}`).join("; ");
+    reasons.push(`helm rollback${target} would fail: ${blockers}`);
+  }
+  // A pending release is already said above, with its status.
+  for (const blocker of upgrade.blockers.filter((candidate) => candidate.reason !== "pending"))
+    reasons.push(`helm upgrade would fail (${blocker.reason}): ${blocker.message}`);
   return reasons;
 }
 

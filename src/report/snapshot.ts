@@ -6,6 +6,7 @@
 import type { DriftReport } from "../analysis/drift/drift.ts";
 import type { HooksReport, Leftover } from "../analysis/hooks.ts";
 import type { ObjectRef } from "../model/refs.ts";
+import type { ReadinessReport } from "../analysis/rollback/types.ts";
 import type { StatusReport } from "../analysis/status.ts";
 import { attentionReasons, strayReasons } from "./attention.ts";
 import { summarizeDrift, type DriftSummary } from "./drift-summary.ts";
@@ -25,6 +26,8 @@ export interface ReleaseFindings extends StatusReport {
   readonly driftError?: string;
   /** Orphaned and running hooks, leftovers, stuck deletions. */
   readonly hooks?: HooksReport;
+  /** Whether a bare `helm rollback` and the next `helm upgrade` would succeed now, and why not. */
+  readonly readiness?: ReadinessReport;
   /**
    * Set when this scan could not see the release (its storage could not be listed, or its
    * record fetched): everything above is as last seen, at `since`.
