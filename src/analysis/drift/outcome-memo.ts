@@ -6,6 +6,7 @@
  * used are dropped, so it holds one scan's worth.
  */
 import type { ResourceRef } from "../../model/refs.ts";
+import { GenerationalMemo } from "../../util/generational-memo.ts";
 import type { ObjectOutcome } from "./drift.ts";
 
 /** Everything that decides an object's outcome. */
@@ -20,39 +21,24 @@ export interface OutcomeKey {
 }
 
 export class OutcomeMemo {
-  private previous = new Map<string, ObjectOutcome>();
-  private current = new Map<string, ObjectOutcome>();
-  private hitCount = 0;
-  private missCount = 0;
+  private readonly memo = new GenerationalMemo<ObjectOutcome>();
 
   /** Whether the outcome is known (without counting it as used). */
   has(key: OutcomeKey): boolean {
-    const text = keyText(key);
-    return this.current.has(text) || this.previous.has(text);
+    return this.memo.has(keyText(key));
   }
 
   get(key: OutcomeKey): ObjectOutcome | undefined {
-    const text = keyText(key);
-    const outcome = this.current.get(text) ?? this.previous.get(text);
-    if (outcome) {
-      this.hitCount++;
-      this.current.set(text, outcome);
-    } else this.missCount++;
-    return outcome;
+    return this.memo.get(keyText(key));
   }
 
   set(key: OutcomeKey, outcome: ObjectOutcome): void {
-    this.current.set(keyText(key), outcome);
+    this.memo.set(keyText(key), outcome);
   }
 
   /** Ends a scan that read every kind: what it did not use is forgotten. Returns its hits and misses. */
   sweep(): { hits: number; misses: number } {
-    const stats = { hits: this.hitCount, misses: this.missCount };
-    this.previous = this.current;
-    this.current = new Map();
-    this.hitCount = 0;
-    this.missCount = 0;
-    return stats;
+    return this.memo.sweep();
   }
 }
 
