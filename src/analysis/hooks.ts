@@ -23,6 +23,8 @@ export interface ClusterObject {
   readonly finalizers: readonly string[];
   /** Jobs only: from status conditions. */
   readonly jobState?: JobState;
+  /** Hook objects: the field managers that wrote it (Helm's included), from its managedFields. */
+  readonly managers?: readonly string[];
 }
 
 export type JobState = "active" | "complete" | "failed";

@@ -49,6 +49,22 @@ export interface Hook {
   };
 }
 
+/** A kind at an API version, as a manifest names it. */
+export interface ApiKind {
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+/** The API kinds a record's manifest and hooks use, each once. */
+export function apiKindsOf(record: Pick<ReleaseRecord, "manifest" | "hooks">): ApiKind[] {
+  const kinds = new Map<string, ApiKind>();
+  for (const { apiVersion, kind } of record.manifest)
+    kinds.set(`${apiVersion}/${kind}`, { apiVersion, kind });
+  for (const { apiVersion, kind } of record.hooks)
+    if (apiVersion) kinds.set(`${apiVersion}/${kind}`, { apiVersion, kind });
+  return [...kinds.values()];
+}
+
 /** One object of a release manifest, as parsed from its YAML document. */
 export interface ManifestObject {
   readonly apiVersion: string;

@@ -20,6 +20,8 @@ interface DiscoveryList {
     metadata?: { name?: string };
     versions?: {
       version: string;
+      /** "Stale" when an aggregated API server did not answer: its resources are not known. */
+      freshness?: string;
       resources?: {
         resource: string;
         responseKind?: { kind?: string };
@@ -36,6 +38,8 @@ export class Discovery {
   private readonly client: KubeClient;
   private readonly maxAgeMs: number;
   private byKind = new Map<string, ResourceInfo>();
+  /** API versions whose server did not answer discovery (aggregated APIs): not known to be unserved. */
+  private stale = new Set<string>();
   private fetchedAt = 0;
 
   constructor(client: KubeClient, maxAgeMs = 10 * 60_000) {
@@ -70,16 +74,28 @@ export class Discovery {
     return this.byKind.get(kindKey({ apiVersion, kind }));
   }
 
+  /**
+   * Whether the API serves this kind at this version: undefined when that cannot be told
+   * (discovery not read yet, or the API server of that group did not answer it).
+   */
+  served(apiVersion: string, kind: string): boolean | undefined {
+    if (this.resolve(apiVersion, kind)) return true;
+    if (!this.loaded || this.stale.has(apiVersion)) return undefined;
+    return false;
+  }
+
   async refresh(signal?: AbortSignal): Promise<void> {
     const [core, groups] = await Promise.all([
       this.client.get<DiscoveryList>("/api", "discovery", signal, AGGREGATED),
       this.client.get<DiscoveryList>("/apis", "discovery", signal, AGGREGATED),
     ]);
     const byKind = new Map<string, ResourceInfo>();
+    const stale = new Set<string>();
     for (const group of [...(core.items ?? []), ...(groups.items ?? [])]) {
       const groupName = group.metadata?.name ?? "";
       for (const version of group.versions ?? []) {
         const apiVersion = groupName === "" ? version.version : `${groupName}/${version.version}`;
+        if (version.freshness === "Stale") stale.add(apiVersion);
         for (const resource of version.resources ?? []) {
           const kind = resource.responseKind?.kind;
           if (!kind || resource.resource.includes("/")) continue;
@@ -95,6 +111,7 @@ export class Discovery {
       }
     }
     this.byKind = byKind;
+    this.stale = stale;
     this.fetchedAt = Date.now();
   }
 }

@@ -45,7 +45,10 @@ function keepHookObject(scope: NamespaceScope, apiVersion: string, kind: string)
     if (item.metadata.namespace ? !inScope(scope, item.metadata.namespace) : scope.include.length > 0)
       return undefined;
     if (annotations[HOOK_ANNOTATION] !== undefined)
-      return { hook: true, object: toClusterObject(item, apiVersion, kind) };
+      return {
+        hook: true,
+        object: { ...toClusterObject(item, apiVersion, kind), managers: managersOf(item) },
+      };
     if (annotations[RELEASE_NAME_ANNOTATION] !== undefined)
       return { hook: false, object: toClusterObject(item, apiVersion, kind) };
     return undefined;
@@ -108,6 +111,21 @@ export function toClusterObject(item: KubeObject, apiVersion: string, kind: stri
     finalizers: item.metadata.finalizers ?? [],
     ...(jobState && { jobState }),
   };
+}
+
+/**
+ * Who wrote the object (its status aside: no apply of Helm's sets it): whether someone changed
+ * a hook object left behind decides whether a server-side rollback's hook conflicts with it.
+ */
+function managersOf(item: KubeObject): string[] {
+  const entries = (item.metadata as { managedFields?: unknown }).managedFields;
+  if (!Array.isArray(entries)) return [];
+  const names = entries.flatMap((entry: unknown) =>
+    isObject(entry) && typeof entry.manager === "string" && entry.subresource !== "status"
+      ? [entry.manager]
+      : [],
+  );
+  return [...new Set(names)];
 }
 
 function jobStateOf(job: KubeObject): JobState {

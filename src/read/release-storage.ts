@@ -6,15 +6,15 @@
  * revision is never fetched or decoded twice.
  */
 import { decodeBase64, decodeRelease, type DecodeLimits, type DecodeResult } from "../helm/decode.ts";
-import { isReleaseStatus, type ReleaseStatus, type StorageDriver } from "../helm/release.ts";
-import { RELEASE_OWNER_SELECTOR, RELEASE_SECRET_TYPE, STORAGE_LABELS } from "../helm/vocabulary.ts";
 import {
-  KubeApiError,
-  objectVersion,
-  type KubeClient,
-  type KubeObject,
-  type ObjectMeta,
-} from "../kube/client.ts";
+  apiKindsOf,
+  isReleaseStatus,
+  type ApiKind,
+  type ReleaseStatus,
+  type StorageDriver,
+} from "../helm/release.ts";
+import { RELEASE_OWNER_SELECTOR, RELEASE_SECRET_TYPE, STORAGE_LABELS } from "../helm/vocabulary.ts";
+import { objectVersion, type KubeClient, type KubeObject, type ObjectMeta } from "../kube/client.ts";
 import type { Collections } from "./collections.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -141,6 +141,8 @@ function unixLabel(value: string | undefined): Date | undefined {
  */
 export class RevisionReader {
   private readonly cache = new Map<string, { result: DecodeResult; bytes: number }>();
+  /** Of revisions read only for the API kinds they use. */
+  private readonly kinds = new Map<string, ApiKindsResult>();
   private readonly client: KubeClient;
   private readonly limits: DecodeLimits;
   private readonly maxHeldBytes: number;
@@ -173,21 +175,7 @@ export class RevisionReader {
     const key = objectVersion(ref);
     const cached = this.cache.get(key);
     if (cached) return cached.result;
-    let result: DecodeResult;
-    try {
-      const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
-        `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${ref.storage}s/${encodeURIComponent(ref.objectName)}`,
-        `${ref.storage}s`,
-        signal,
-      );
-      const data = object.data?.release;
-      result = storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      const message = error instanceof KubeApiError || errorMessage(error);
-      // Not a statement about the record, and not cached: the next scan tries again.
-      throw new FetchError(`cannot fetch ${ref.namespace}/${ref.objectName}: ${message}`, { cause: error });
-    }
+    let result = await this.fetchAndDecode(ref, signal);
     const bytes = result.ok ? result.heldBytes : 0;
     if (this.heldBytes + bytes > this.maxHeldBytes) {
       // Not kept, and kept as refused: reading it again each scan would cost as much as keeping it.
@@ -201,6 +189,22 @@ export class RevisionReader {
   }
 
   /**
+   * The API kinds a revision's manifest and hooks use, without keeping its record: the older
+   * revisions of a history are checked only for these, and a record kept takes far more memory.
+   * A record that cannot be decoded gives why; one that cannot be fetched throws FetchError.
+   */
+  async apiKinds(ref: RevisionRef, signal?: AbortSignal): Promise<ApiKindsResult> {
+    const key = objectVersion(ref);
+    const record = this.cache.get(key)?.result;
+    if (record) return toApiKinds(record);
+    const cached = this.kinds.get(key);
+    if (cached) return cached;
+    const result = toApiKinds(await this.fetchAndDecode(ref, signal));
+    this.kinds.set(key, result);
+    return result;
+  }
+
+  /**
    * Forgets records of revisions that no longer exist (or changed). Call only with a complete
    * listing: a revision that could not be listed is not known gone. Once room is made, records
    * refused for lack of it are read again.
@@ -208,6 +212,7 @@ export class RevisionReader {
   retain(refs: readonly RevisionRef[]): void {
     const live = new Set(refs.map(objectVersion));
     const before = this.heldBytes;
+    for (const key of this.kinds.keys()) if (!live.has(key)) this.kinds.delete(key);
     for (const [key, entry] of this.cache) {
       if (live.has(key)) continue;
       this.cache.delete(key);
@@ -226,6 +231,23 @@ export class RevisionReader {
     const run = this.decoding.then(work, work);
     this.decoding = run.catch(() => undefined);
     return run;
+  }
+
+  private async fetchAndDecode(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
+    try {
+      const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
+        `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${ref.storage}s/${encodeURIComponent(ref.objectName)}`,
+        `${ref.storage}s`,
+        signal,
+      );
+      const data = object.data?.release;
+      return storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const message = errorMessage(error);
+      // Not a statement about the record, and not cached: the next scan tries again.
+      throw new FetchError(`cannot fetch ${ref.namespace}/${ref.objectName}: ${message}`, { cause: error });
+    }
   }
 
   private overBudget(bytes: number): string {
@@ -253,6 +275,15 @@ export class RevisionReader {
 }
 
 const NOT_KEPT = "decoded but not kept";
+
+/** The API kinds a revision uses, or why its record could not be decoded. */
+export type ApiKindsResult = { readonly kinds: readonly ApiKind[] } | { readonly unreadable: string };
+
+function toApiKinds(result: DecodeResult): ApiKindsResult {
+  return result.ok
+    ? { kinds: apiKindsOf(result.record) }
+    : { unreadable: `${result.reason}: ${result.message}` };
+}
 
 /**
  * Helm stores a release's records in its namespace, under its name. A record that names

@@ -10,6 +10,7 @@ import type { FieldPath, PathSegment } from "./path.ts";
 export interface ManagedFieldsEntry {
   readonly manager: string;
   readonly operation: string;
+  readonly apiVersion?: string;
   readonly subresource?: string;
   readonly time?: string;
   readonly fieldsV1?: unknown;
