@@ -19,7 +19,12 @@ export const ROLLBACK_BLOCKER_REASONS = [
 export type RollbackBlockerReason = (typeof ROLLBACK_BLOCKER_REASONS)[number];
 
 /** Why `helm upgrade` would fail before it starts. */
-export const UPGRADE_BLOCKER_REASONS = ["pending", "no_deployed", "api_not_served"] as const;
+export const UPGRADE_BLOCKER_REASONS = [
+  "pending",
+  "no_deployed",
+  "api_not_served",
+  "namespace_terminating",
+] as const;
 export type UpgradeBlockerReason = (typeof UPGRADE_BLOCKER_REASONS)[number];
 
 /** What a failed rollback leaves behind (docs/rollback.md "What a failure leaves behind"). */
@@ -42,8 +47,14 @@ export interface RollbackBlocker {
   readonly reason: RollbackBlockerReason;
   /** The object (or hook) that blocks, when one does. */
   readonly object?: BlockedObject;
-  /** The error Helm would print, worded as Helm words it (without its `Error: ` prefix). */
+  /**
+   * The error Helm would print, worded as Helm words it (without its `Error: ` prefix); `...`
+   * stands where Helm prints what a read-only observer cannot know (the apiserver's rendering
+   * of a value).
+   */
   readonly message: string;
+  /** What the exporter adds: why, or how helm versions differ here. */
+  readonly note?: string;
   /** What the failed rollback would leave behind; absent for `unchecked`. */
   readonly leaves?: RollbackLeaves;
 }
