@@ -10,6 +10,8 @@ import { Collections } from "../read/collections.ts";
 import { Discovery } from "../read/discovery.ts";
 import type { NamespaceScope } from "../read/namespaces.ts";
 import { RevisionReader } from "../read/release-storage.ts";
+import { GenerationalMemo } from "../util/generational-memo.ts";
+import type { Examined } from "./collectors/rollback.ts";
 import { FirstSeen } from "./state/first-seen.ts";
 import { ReleaseMemory } from "./state/release-memory.ts";
 
@@ -38,6 +40,8 @@ export interface ScanMemory {
   readonly firstSeen: FirstSeen;
   /** The last results of each release, served (stale) while a scan cannot see it. */
   readonly releases: ReleaseMemory;
+  /** What applying each rollback target to each live object would meet, by what decides it. */
+  readonly examinations: GenerationalMemo<Examined>;
 }
 
 export interface ScanSetup {
@@ -71,7 +75,12 @@ export function createScanContext(setup: ScanSetup): ScanContext {
     concurrency: setup.concurrency,
     driftOptions: setup.driftOptions,
     terminatingAfterMs: setup.terminatingAfterMs,
-    memory: { outcomes: new OutcomeMemo(), firstSeen: new FirstSeen(), releases: new ReleaseMemory() },
+    memory: {
+      outcomes: new OutcomeMemo(),
+      firstSeen: new FirstSeen(),
+      releases: new ReleaseMemory(),
+      examinations: new GenerationalMemo(),
+    },
     logger,
   };
 }

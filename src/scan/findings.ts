@@ -8,6 +8,8 @@ import type { DecodeResult } from "../helm/decode.ts";
 import type { RevisionRef, StorageListing } from "../read/release-storage.ts";
 import type { ReleaseFindings } from "../report/snapshot.ts";
 import type { StatusReport } from "../analysis/status.ts";
+import type { ReadinessReport } from "../analysis/rollback/types.ts";
+import type { LiveExaminer } from "./examiner.ts";
 
 /** One release as this scan saw it: its revisions (statuses as the records say, where read) and records. */
 export interface ReleaseHistory {
@@ -34,10 +36,18 @@ export interface DriftFindings {
   readonly complete: boolean;
 }
 
+export interface ReadinessFindings {
+  /** Each release's rollback and upgrade readiness, by releaseKey. */
+  readonly byRelease: ReadonlyMap<string, ReadinessReport>;
+}
+
 export interface Findings {
   readonly releases: ReleasesSeen;
+  /** What examines live objects during the drift collector's read, by the collector it serves. */
+  readonly examiners?: ReadonlyMap<string, LiveExaminer>;
   readonly drift?: DriftFindings;
   readonly hooks?: HooksResult;
+  readonly readiness?: ReadinessFindings;
 }
 
 /** What the scan knows when release storage could not be read at all. */

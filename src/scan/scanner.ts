@@ -15,6 +15,7 @@ import {
 } from "../report/snapshot.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Collector } from "./collector.ts";
+import type { LiveExaminer } from "./examiner.ts";
 import { COLLECTORS } from "./collectors/index.ts";
 import type { ScanContext } from "./context.ts";
 import { NOTHING_SEEN, type Findings, type ReleasesSeen } from "./findings.ts";
@@ -24,9 +25,27 @@ export async function scan(context: ScanContext): Promise<Snapshot> {
   const startedAt = new Date();
   const results: CollectorResult[] = [];
   let found: Findings = { releases: NOTHING_SEEN };
-  for (const collector of COLLECTORS)
+  for (const [index, collector] of COLLECTORS.entries()) {
     found = { ...found, ...(await run(collector, context, found, results)) };
+    // The first collector finds the releases; concerns that examine live objects can prepare then.
+    if (index === 0) found = { ...found, examiners: await examiners(context, found) };
+  }
   return assemble(context, found, results, startedAt);
+}
+
+/** Each later concern's examiner of live objects; one that cannot be made leaves its concern to fail. */
+async function examiners(context: ScanContext, found: Findings): Promise<ReadonlyMap<string, LiveExaminer>> {
+  const made = new Map<string, LiveExaminer>();
+  for (const collector of COLLECTORS) {
+    if (!collector.examiner) continue;
+    try {
+      made.set(collector.name, await collector.examiner(context, found));
+    } catch (error) {
+      if (context.signal?.aborted) throw context.signal.reason ?? error;
+      context.logger.error({ collector: collector.name }, `cannot prepare: ${errorMessage(error)}`);
+    }
+  }
+  return made;
 }
 
 /**
@@ -66,7 +85,7 @@ function assemble(
   results: readonly CollectorResult[],
   startedAt: Date,
 ): Snapshot {
-  const { releases: seen, drift, hooks } = found;
+  const { releases: seen, drift, hooks, readiness } = found;
   const allSucceeded = results.every((result) => result.success);
   // What this scan did not read (a kind no release uses any more) stops being watched and
   // remembered; only a scan that read everything knows that.
@@ -78,10 +97,12 @@ function assemble(
   const known = new Set(seen.histories.map(({ status }) => releaseKey(status)));
   const fresh: ReleaseFindings[] = seen.histories.map(({ status }) => {
     const hookReport = hooks?.byRelease.get(releaseKey(status));
+    const readinessReport = readiness?.byRelease.get(releaseKey(status));
     return {
       ...status,
       ...drift?.byRelease.get(releaseKey(status)),
       ...(hookReport && { hooks: hookReport }),
+      ...(readinessReport && { readiness: readinessReport }),
     };
   });
   const finishedAt = new Date();

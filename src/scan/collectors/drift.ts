@@ -23,12 +23,18 @@ import type { ReleaseFindings } from "../../report/snapshot.ts";
 import { yieldToEventLoop } from "../../util/event-loop.ts";
 import type { Collector } from "../collector.ts";
 import type { ScanContext } from "../context.ts";
+import type { LiveExaminer } from "../examiner.ts";
 import type { DriftFindings, ReleaseHistory } from "../findings.ts";
 
 export const driftCollector: Collector = {
   name: "drift",
   run: async (context, found, errors) => ({
-    drift: await collectDrift(context, found.releases.histories, errors),
+    drift: await collectDrift(
+      context,
+      found.releases.histories,
+      [...(found.examiners?.values() ?? [])],
+      errors,
+    ),
   }),
 };
 
@@ -45,6 +51,7 @@ interface Base {
 async function collectDrift(
   context: ScanContext,
   histories: readonly ReleaseHistory[],
+  examiners: readonly LiveExaminer[],
   errors: string[],
 ): Promise<DriftFindings> {
   const byRelease = new Map<string, Pick<ReleaseFindings, "drift" | "driftError">>();
@@ -72,7 +79,7 @@ async function collectDrift(
     concurrency: context.concurrency,
     ...(context.signal && { signal: context.signal }),
   });
-  const lookups = await comparison.compareAsRead(reader);
+  const lookups = await comparison.compareAsRead(reader, examiners);
   for (const error of reader.kindErrors) {
     if (error.reason === "error") errors.push(`cannot read ${error.kind}: ${error.message}`);
   }
@@ -129,27 +136,55 @@ class Comparison {
 
   /**
    * Reads the live objects kind by kind, comparing each kind's copies as they arrive (which
-   * files their outcomes), then reads again the objects whose outcome is not known. Returns what
-   * the per-release analysis looks up: every object found is then known to the memo.
+   * files their outcomes) and showing them to the examiners that need them, then reads again
+   * the objects whose outcome is not known to all that need them. Returns what the per-release
+   * analysis looks up: every object found is then known to the memo.
    */
-  async compareAsRead(reader: LiveObjectReader): Promise<ReadonlyMap<string, LiveLookup>> {
+  async compareAsRead(
+    reader: LiveObjectReader,
+    examiners: readonly LiveExaminer[],
+  ): Promise<ReadonlyMap<string, LiveLookup>> {
+    const wanted = examiners.map((examiner) => ({ examiner, keys: new Set(examiner.refs().map(refKey)) }));
+    const interested = (key: string) =>
+      wanted.filter(({ keys }) => keys.has(key)).map(({ examiner }) => examiner);
+    const see = (key: string, lookup: LiveLookup) => {
+      if (lookup.state !== "found" || lookup.version === undefined) return;
+      this.compare(key, lookup);
+      const watchers = interested(key);
+      if (watchers.length === 0) return;
+      const object = lookup.object; // parsed once for all of them
+      for (const examiner of watchers) examiner.examine(key, object, lookup.version);
+    };
     const lookups = new Map<string, LiveLookup>();
     const unknown: ResourceRef[] = [];
-    for await (const batch of reader.kinds(this.refs)) {
+    const refs = unionOf(this.refs, examiners);
+    for await (const batch of reader.kinds([...refs.values()])) {
       for (const [key, lookup] of batch.lookups) {
-        if (lookup.state === "found") this.compare(key, lookup);
-        else if (lookup.state === "known" && !this.outcomeKnown(key, lookup.version)) {
-          const ref = this.declarations.get(key)?.[0];
-          if (ref) unknown.push(this.refOf(ref));
-        }
+        see(key, lookup);
+        const ref = refs.get(key);
+        if (ref && lookup.state === "known" && !this.allKnow(key, lookup.version, interested(key)))
+          unknown.push(ref);
         lookups.set(key, settled(lookup));
       }
     }
     for (const [key, lookup] of await reader.read(unknown)) {
-      if (lookup.state === "found") this.compare(key, lookup);
+      see(key, lookup);
       lookups.set(key, settled(lookup));
     }
+    for (const { examiner, keys } of wanted)
+      for (const key of keys)
+        examiner.settle(
+          key,
+          lookups.get(key) ?? { state: "unchecked", reason: "error", message: "object was not read" },
+        );
     return lookups;
+  }
+
+  /** Whether the drift memo and every examiner that needs the object know its outcome at this version. */
+  private allKnow(key: string, liveVersion: string, examiners: readonly LiveExaminer[]): boolean {
+    return (
+      this.outcomeKnown(key, liveVersion) && examiners.every((examiner) => examiner.knows(key, liveVersion))
+    );
   }
 
   input(
@@ -198,13 +233,17 @@ class Comparison {
     });
   }
 
-  private refOf({ base, object }: { base: Base; object: ManifestObject }): ResourceRef {
-    return resourceRef(object, base.record.namespace, this.namespaced(object.apiVersion, object.kind));
-  }
-
   private namespaced(apiVersion: string, kind: string): boolean | undefined {
     return this.context.discovery.resolve(apiVersion, kind)?.namespaced;
   }
+}
+
+/** Every object drift compares and the examiners need, each once. */
+function unionOf(refs: readonly ResourceRef[], examiners: readonly LiveExaminer[]): Map<string, ResourceRef> {
+  const union = new Map(refs.map((ref) => [refKey(ref), ref]));
+  for (const examiner of examiners)
+    for (const ref of examiner.refs()) if (!union.has(refKey(ref))) union.set(refKey(ref), ref);
+  return union;
 }
 
 /** A compared copy is known from then on: its text is let go, its outcome is filed. */

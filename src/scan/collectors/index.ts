@@ -6,5 +6,11 @@ import type { Collector } from "../collector.ts";
 import { driftCollector } from "./drift.ts";
 import { hooksCollector } from "./hooks.ts";
 import { releasesCollector } from "./releases.ts";
+import { rollbackCollector } from "./rollback.ts";
 
-export const COLLECTORS: readonly Collector[] = [releasesCollector, driftCollector, hooksCollector];
+export const COLLECTORS: readonly Collector[] = [
+  releasesCollector,
+  driftCollector,
+  hooksCollector,
+  rollbackCollector,
+];
