@@ -21,8 +21,9 @@ import { pollUntil } from "../support/poll.ts";
 
 /**
  * Every scan: release storage (secrets, configmaps; metadata-only), one list per kind the
- * manifests use (configmaps, deployments) and the HPAs for drift, and one list per hook
- * kind (jobs, pods, configmaps, secrets, serviceaccounts; metadata-only but jobs).
+ * manifests use (configmaps, deployments) and the HPAs for drift, one list per hook kind
+ * (jobs, pods, configmaps, secrets, serviceaccounts; metadata-only but jobs), and for
+ * rollback readiness the namespaces (metadata-only: is the release's being deleted?).
  */
 const LISTS_PER_SCAN = [
   "list configmaps",
@@ -31,14 +32,29 @@ const LISTS_PER_SCAN = [
   "list deployments",
   "list horizontalpodautoscalers",
   "list jobs",
+  "list namespaces",
   "list pods",
   "list secrets",
   "list secrets",
   "list serviceaccounts",
 ];
 const sorted = (requests: string[]) => [...requests].sort();
-/** A first scan, watched or not: discovery once, each release's latest revision, then the lists. */
-const COLD_SCAN = sorted(["get discovery", "get discovery", "get secrets", "get secrets", ...LISTS_PER_SCAN]);
+/**
+ * A first scan, watched or not: discovery once, each release's latest revision (a's 3, b's 1),
+ * a's rollback target (revision 2), and a's revision 1 for the API kinds it uses (is rolling
+ * back to it possible?); then the lists. The rollback target's objects are the drift's own.
+ */
+const COLD_SCAN = sorted([
+  "get discovery",
+  "get discovery",
+  "get secrets",
+  "get secrets",
+  "get secrets",
+  "get secrets",
+  ...LISTS_PER_SCAN,
+]);
+/** Records decoded by the first scan: each GET of a secret above. */
+const COLD_DECODES = 4;
 
 class Counter implements RequestObserver {
   readonly requests: string[] = [];
@@ -101,9 +117,9 @@ describe("scan cost", () => {
     try {
       const cold = await scan(context);
       assert.equal(cold.releases.length, 2);
-      // 4 revisions stored, 2 fetched: only each release's latest (also its deployed one); discovery once.
+      // 4 revisions stored, each fetched once: latest (also deployed), rollback target, older history.
       assert.deepEqual(counter.take(), COLD_SCAN);
-      assert.equal(reader.decodeCount, 2);
+      assert.equal(reader.decodeCount, COLD_DECODES);
 
       const warm = await scan(context);
       assert.deepEqual(warm.releases, cold.releases);
@@ -112,7 +128,7 @@ describe("scan cost", () => {
         sorted(LISTS_PER_SCAN),
         "an unchanged cluster costs one list per kind, no GET",
       );
-      assert.equal(reader.decodeCount, 2, "nothing decoded twice");
+      assert.equal(reader.decodeCount, COLD_DECODES, "nothing decoded twice");
       // Collections outlive scans; nothing a scan read for its comparison may outlive it.
       assert.equal(v8.queryObjects(LiveCopy, { format: "count" }), 0, "no live copy outlives its scan");
 
@@ -124,7 +140,7 @@ describe("scan cost", () => {
         sorted(["get secrets", ...LISTS_PER_SCAN]),
         "only the new revision is fetched",
       );
-      assert.equal(reader.decodeCount, 3);
+      assert.equal(reader.decodeCount, COLD_DECODES + 1);
     } finally {
       close();
     }
@@ -142,7 +158,7 @@ describe("scan cost", () => {
       const warm = await scan(context);
       assert.deepEqual(warm.releases, cold.releases);
       assert.deepEqual(counter.take(), [], "an unchanged cluster costs no request");
-      assert.equal(reader.decodeCount, 2, "nothing decoded twice");
+      assert.equal(reader.decodeCount, COLD_DECODES, "nothing decoded twice");
       assert.equal(v8.queryObjects(LiveCopy, { format: "count" }), 0, "no live copy outlives its scan");
 
       // The server ends each watch after its timeout (2 s here): it resumes where it was, with no new list.
@@ -168,7 +184,7 @@ describe("scan cost", () => {
         ["get secrets"],
         "only the new revision is fetched",
       );
-      assert.equal(reader.decodeCount, 3);
+      assert.equal(reader.decodeCount, COLD_DECODES + 1);
       assert.equal(collections.listCount, LISTS_PER_SCAN.length, "no collection listed twice");
 
       // Objects that leave the Helm-labelled lists: a deleted ConfigMap, a Deployment whose label was removed.

@@ -1,7 +1,7 @@
 /**
  * Ground truth for rollback readiness: every situation the exporter predicts, made with real
  * helm and kubectl on the test control plane, and what real `helm rollback` and `helm upgrade`
- * then do there (test/integration/helm-rollback-facts.test.ts proves each expectation).
+ * then do there (test/integration/rollback-readiness.test.ts proves each expectation).
  *
  * A scenario is used in three steps, so that a test can read the cluster between them:
  *   const situation = await scenario.setup(MODES["v4-ssa"]);  // no assertions, deterministic
@@ -152,6 +152,11 @@ export interface Expected {
    * cannot predict it, and the exporter reports such a release as ready.
    */
   readonly predictable: boolean;
+  /**
+   * Why helm's output here is not the exporter's message for the blocker (which is worded as
+   * the helm that reads the records fresh would word it): the exporter's note says so.
+   */
+  readonly helmWordsDiffer?: string;
 }
 
 export interface Scenario {
@@ -724,6 +729,8 @@ const staleDiscovery = scenario({
     rollback: blocked("api_not_served", APPLY_FAILED, [
       /failed to create resource: .*the server could not find the requested resource/,
     ]),
+    helmWordsDiffer:
+      "helm's discovery cache still lists the version: it fails applying the object, not building the manifest",
     // Nothing is deployed now: the next upgrade builds the failed revision 3 (revision 1's
     // manifest) as the current one, and that fails even with a fresh discovery cache.
     upgradeAfter: {
@@ -872,6 +879,7 @@ const forcedReplace = scenario({
   build: immutableFieldsChanged,
   rollbackFlags: ["--force"],
   expected: inModes(CLIENT_SIDE, {
+    helmWordsDiffer: "rolled back with --force: helm replaces each object (PUT) instead of patching it",
     rollback: blocked("immutable_field", APPLY_FAILED, [
       /^Error: failed to replace object: ConfigMap "app-locked" is invalid: /m,
       / && failed to replace object: RoleBinding.rbac.authorization.k8s.io "app-readers" is invalid: roleRef: /,
@@ -1049,6 +1057,7 @@ const hookStuckDeleting = scenario({
       rollback: blocked("hook_conflict", LEFT_PENDING, [/^Error: context deadline exceeded$/m]),
       upgradeAfter: UPGRADE_LOCKED,
       predictable: true,
+      helmWordsDiffer: "helm v3 waits for the object to go until --timeout: context deadline exceeded",
     },
     "v4-csa": {
       rollback: blocked("hook_conflict", LEFT_PENDING, [
