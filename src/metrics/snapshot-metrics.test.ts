@@ -6,12 +6,13 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { ResourceDrift } from "../analysis/drift/drift.ts";
-import { analyzeStatus } from "../analysis/status.ts";
-import { decodeReleaseNow } from "../helm/decode.ts";
-import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
-import { BLOCKED_ROLLBACK, READY_ROLLBACK, STUCK_INSTALL } from "../../test/support/readiness.ts";
+import {
+  BLOCKED_ROLLBACK,
+  READY_ROLLBACK,
+  shopRelease,
+  STUCK_INSTALL,
+} from "../../test/support/readiness.ts";
 import { FIXTURE_TIME, testSnapshot } from "../../test/support/snapshot.ts";
-import type { ReleaseStatus } from "../helm/release.ts";
 import { ROLLBACK_BLOCKER_REASONS } from "../analysis/rollback/types.ts";
 import { parseExposition, type Sample } from "../../test/support/metrics-text.ts";
 import { MAX_MANAGERS_PER_RELEASE, renderSnapshot } from "./snapshot-metrics.ts";
@@ -31,18 +32,6 @@ function modified(name: string, managers: readonly string[], minutes: number): R
 }
 
 function snapshot() {
-  const status = (name: string, revisions: readonly ReleaseStatus[]) =>
-    analyzeStatus({
-      namespace: "shop",
-      release: name,
-      storage: "secret",
-      revisions: revisions.map((state, index) => ({ revision: index + 1, status: state })),
-      latest: decodeReleaseNow(
-        encodeRelease(
-          releaseRecord({ name, namespace: "shop", revision: revisions.length, status: revisions.at(-1) }),
-        ),
-      ),
-    });
   // Fourteen managers: twelve tools, kubectl-edit beside the first, and unknown for the missing
   // object. Ten are named (the busiest, then by name), four folded as "other".
   const managers = Array.from(
@@ -50,8 +39,7 @@ function snapshot() {
     (_, index) => `tool-${String(index)}`,
   );
   const drifted = {
-    ...status("checkout", ["superseded", "deployed"]),
-    readiness: BLOCKED_ROLLBACK,
+    ...shopRelease("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK),
     drift: {
       baseRevision: 2,
       baseIsDeployed: true,
@@ -80,7 +68,7 @@ function snapshot() {
     },
   };
   const hooked = {
-    ...status("billing", ["deployed", "failed"]),
+    ...shopRelease("billing", ["deployed", "failed"]),
     hooks: {
       orphaned: [
         {
@@ -117,8 +105,8 @@ function snapshot() {
     releases: [
       drifted,
       hooked,
-      { ...status("search", ["superseded", "superseded", "deployed"]), readiness: READY_ROLLBACK },
-      { ...status("queue", ["pending-install"]), readiness: STUCK_INSTALL },
+      shopRelease("search", ["superseded", "superseded", "deployed"], READY_ROLLBACK),
+      shopRelease("queue", ["pending-install"], STUCK_INSTALL),
     ],
     unreferencedHooks: [{ kind: "Job", namespace: "batch", name: "orphan", hook: "post-install" }],
     goneReleases: [

@@ -1,37 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { analyzeStatus } from "../analysis/status.ts";
-import type { ReadinessReport } from "../analysis/rollback/types.ts";
-import { decodeReleaseNow } from "../helm/decode.ts";
-import type { ReleaseStatus } from "../helm/release.ts";
-import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
+import type { ReleaseFindings } from "../report/snapshot.ts";
 import type { ReleaseJson } from "../../test/support/exporter.ts";
 import {
   BLOCKED_ROLLBACK,
   READY_ROLLBACK,
+  shopRelease,
   STUCK_INSTALL,
   STUCK_SINCE,
 } from "../../test/support/readiness.ts";
 import { testSnapshot } from "../../test/support/snapshot.ts";
 import { toReleaseJson, toScanJson } from "./json.ts";
 
-function release(name: string, statuses: readonly ReleaseStatus[], readiness?: ReadinessReport) {
-  const status = analyzeStatus({
-    namespace: "shop",
-    release: name,
-    storage: "secret",
-    revisions: statuses.map((state, index) => ({ revision: index + 1, status: state })),
-    latest: decodeReleaseNow(
-      encodeRelease(
-        releaseRecord({ name, namespace: "shop", revision: statuses.length, status: statuses.at(-1) }),
-      ),
-    ),
-  });
-  return readiness ? { ...status, readiness } : status;
-}
-
 /** One release as `scan --output json` prints it: through JSON text and back. */
-function printed(findings: ReturnType<typeof release>): ReleaseJson {
+function printed(findings: ReleaseFindings): ReleaseJson {
   const [report] = testSnapshot({ releases: [findings] }).releases;
   assert.ok(report);
   return JSON.parse(JSON.stringify(toReleaseJson(report))) as ReleaseJson;
@@ -39,7 +21,7 @@ function printed(findings: ReturnType<typeof release>): ReleaseJson {
 
 describe("release JSON: rollback readiness", () => {
   it("gives a blocked rollback's target, every blocker with Helm's error and what it leaves, and takeovers", () => {
-    const json = printed(release("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK));
+    const json = printed(shopRelease("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK));
     assert.deepEqual(json.rollback, {
       targetRevision: 1,
       targetStatus: "superseded",
@@ -81,7 +63,7 @@ describe("release JSON: rollback readiness", () => {
   });
 
   it("lists the fields a ready rollback would set back, with who changed them, and unserved revisions", () => {
-    const json = printed(release("search", ["superseded", "superseded", "deployed"], READY_ROLLBACK));
+    const json = printed(shopRelease("search", ["superseded", "superseded", "deployed"], READY_ROLLBACK));
     const rollback = json.rollback;
     assert.ok(rollback);
     assert.equal(rollback.ready, true);
@@ -96,7 +78,7 @@ describe("release JSON: rollback readiness", () => {
   });
 
   it("says null for what does not exist (no target, no object), and when an upgrade has been pending since", () => {
-    const json = printed(release("queue", ["pending-install"], STUCK_INSTALL));
+    const json = printed(shopRelease("queue", ["pending-install"], STUCK_INSTALL));
     assert.deepEqual(json.rollback, {
       targetRevision: null,
       targetStatus: null,
@@ -121,7 +103,7 @@ describe("release JSON: rollback readiness", () => {
   });
 
   it("is null, not ready and not empty, for a release whose readiness was not checked", () => {
-    const json = printed(release("billing", ["deployed"]));
+    const json = printed(shopRelease("billing", ["deployed"]));
     assert.equal(json.rollback, null);
     assert.equal(json.upgrade, null);
     assert.equal(json.unservedApiRevisions, null);
@@ -129,7 +111,7 @@ describe("release JSON: rollback readiness", () => {
 
   it("is the same in the scan document as for one release", () => {
     const snapshot = testSnapshot({
-      releases: [release("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK)],
+      releases: [shopRelease("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK)],
     });
     const [report] = snapshot.releases;
     assert.ok(report);

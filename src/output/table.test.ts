@@ -5,8 +5,12 @@ import type { DriftReport } from "../analysis/drift/drift.ts";
 import type { ReadinessReport } from "../analysis/rollback/types.ts";
 import { analyzeStatus } from "../analysis/status.ts";
 import { decodeReleaseNow } from "../helm/decode.ts";
-import type { ReleaseStatus } from "../helm/release.ts";
-import { BLOCKED_ROLLBACK, READY_ROLLBACK, STUCK_INSTALL } from "../../test/support/readiness.ts";
+import {
+  BLOCKED_ROLLBACK,
+  READY_ROLLBACK,
+  shopRelease,
+  STUCK_INSTALL,
+} from "../../test/support/readiness.ts";
 import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
 import { renderTable } from "./table.ts";
 
@@ -34,21 +38,6 @@ describe("scan table", () => {
   });
 });
 
-function release(name: string, statuses: readonly ReleaseStatus[], readiness?: ReadinessReport) {
-  const status = analyzeStatus({
-    namespace: "shop",
-    release: name,
-    storage: "secret",
-    revisions: statuses.map((state, index) => ({ revision: index + 1, status: state })),
-    latest: decodeReleaseNow(
-      encodeRelease(
-        releaseRecord({ name, namespace: "shop", revision: statuses.length, status: statuses.at(-1) }),
-      ),
-    ),
-  });
-  return readiness ? { ...status, readiness } : status;
-}
-
 /** The table's cells by release and column header (columns are three or more spaces apart). */
 function cells(text: string): Map<string, Record<string, string>> {
   const [header = "", ...rows] = text.split("\n\n")[0]?.split("\n") ?? [];
@@ -75,11 +64,11 @@ describe("scan table: ROLLBACK", () => {
     const text = renderTable(
       testSnapshot({
         releases: [
-          release("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK),
-          release("search", ["superseded", "superseded", "deployed"], READY_ROLLBACK),
-          release("queue", ["pending-install"], STUCK_INSTALL),
-          release("cart", ["superseded", "deployed"], UNCHECKED_ONLY),
-          release("billing", ["deployed"]),
+          shopRelease("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK),
+          shopRelease("search", ["superseded", "superseded", "deployed"], READY_ROLLBACK),
+          shopRelease("queue", ["pending-install"], STUCK_INSTALL),
+          shopRelease("cart", ["superseded", "deployed"], UNCHECKED_ONLY),
+          shopRelease("billing", ["deployed"]),
         ],
       }),
     );
@@ -108,7 +97,9 @@ describe("scan table: ROLLBACK", () => {
         ],
       },
     };
-    const text = renderTable(testSnapshot({ releases: [release("queue", ["pending-install"], injected)] }));
+    const text = renderTable(
+      testSnapshot({ releases: [shopRelease("queue", ["pending-install"], injected)] }),
+    );
     assert.doesNotMatch(text, CONTROL_BUT_NEWLINE);
     assert.ok(!text.split("\n").some((line) => line.startsWith("shop   fake")), "no injected line");
     assert.match(text, /hook_conflict: configmaps "hook\\x1b\[2J" already exists\\nshop/);
@@ -141,7 +132,7 @@ describe("scan table: ROLLBACK", () => {
     const diffOf = (readiness?: ReadinessReport) => {
       const text = renderTable(
         testSnapshot({
-          releases: [{ ...release("checkout", ["superseded", "deployed"], readiness), drift }],
+          releases: [{ ...shopRelease("checkout", ["superseded", "deployed"], readiness), drift }],
         }),
         { diff: true },
       );

@@ -4,7 +4,32 @@
  * install. Messages are worded as Helm words them (docs/rollback.md).
  */
 import type { ReadinessReport } from "../../src/analysis/rollback/types.ts";
+import { analyzeStatus } from "../../src/analysis/status.ts";
+import { decodeReleaseNow } from "../../src/helm/decode.ts";
+import type { ReleaseStatus } from "../../src/helm/release.ts";
+import type { ReleaseFindings } from "../../src/report/snapshot.ts";
+import { encodeRelease, releaseRecord } from "./encode.ts";
 import { FIXTURE_TIME } from "./snapshot.ts";
+
+/** Release `name` in namespace shop, one revision per status (the last is the latest), with its readiness when given. */
+export function shopRelease(
+  name: string,
+  statuses: readonly ReleaseStatus[],
+  readiness?: ReadinessReport,
+): ReleaseFindings {
+  const status = analyzeStatus({
+    namespace: "shop",
+    release: name,
+    storage: "secret",
+    revisions: statuses.map((state, index) => ({ revision: index + 1, status: state })),
+    latest: decodeReleaseNow(
+      encodeRelease(
+        releaseRecord({ name, namespace: "shop", revision: statuses.length, status: statuses.at(-1) }),
+      ),
+    ),
+  });
+  return readiness ? { ...status, readiness } : status;
+}
 
 const NOT_BLOCKED = { blocked: false, blockers: [] } as const;
 
