@@ -128,6 +128,17 @@ const EXPORTER = `${cluster}, job`;
 /** Labels one release is told apart by, across exporters and clusters. */
 const RELEASE = `${EXPORTER}, namespace, release`;
 const where = "{{ $labels.namespace }}/{{ $labels.release }}";
+/**
+ * The alert's release's rollback blockers with a count, `ssa_conflict (2), unchecked (1)`: a query
+ * from the template, since one alert per release (not per reason) keeps its `for` when a reason
+ * comes or goes.
+ */
+const rollbackBlockers = [
+  `{{ with printf \`max by (reason) (helm_release_rollback_blockers{${sel}, ${cluster}="%s", job="%s", namespace="%s", release="%s"}) > 0\``,
+  ` $labels.${cluster} $labels.job $labels.namespace $labels.release | query | sortByLabel "reason" }}`,
+  `{{ range $i, $blocker := . }}{{ if $i }}, {{ end }}{{ $blocker.Labels.reason }} ({{ $blocker.Value }}){{ end }}`,
+  `{{ else }}none recorded{{ end }}`,
+].join("");
 const on = (extra: string) => `${sel}, ${extra}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +202,7 @@ const releases: GroupSpec = {
       dashboard: "release",
     },
     {
-      // The one page: helm refuses every upgrade and rollback of the release.
+      // Pages: helm refuses every upgrade of the release (a rollback is the way out).
       alert: "HelmReleasePendingStuck",
       severity: "critical",
       for: "5m",
@@ -206,7 +217,39 @@ const releases: GroupSpec = {
         `> ${t.pendingSeconds}`,
       ].join("\n"),
       summary: "A Helm release is stuck in a pending state.",
-      description: `Release ${where} has been {{ $labels.status }} for {{ $value | humanizeDuration }} (more than {{ ${t.pendingSeconds} | humanizeDuration }}): helm refuses every upgrade and rollback of it ("another operation is in progress") until it is resolved.`,
+      description: `Release ${where} has been {{ $labels.status }} for {{ $value | humanizeDuration }} (more than {{ ${t.pendingSeconds} | humanizeDuration }}): helm refuses every upgrade of it ("another operation (install/upgrade/rollback) is in progress") until it is resolved.`,
+      dashboard: "release",
+    },
+    {
+      // One stored revision (a first install, or --history-max 1) has nothing to roll back to by
+      // design: no_target there is not news, and would alert for every new release.
+      alert: "HelmReleaseRollbackBlocked",
+      severity: "warning",
+      for: "15m",
+      expr: [
+        `max by (${RELEASE}) (helm_release_rollback_ready{${sel}}) == 0`,
+        `unless on (${RELEASE})`,
+        `  max by (${RELEASE}) (helm_release_revisions{${sel}}) == 1`,
+      ].join("\n"),
+      summary: "A bare helm rollback of a Helm release would fail.",
+      description: `A bare helm rollback of release ${where} would fail, or could not be fully checked, for more than ${t.for}. Blockers by reason: ${rollbackBlockers}. The error Helm would print and what the failure would leave behind are in the exporter's JSON (rollback.blockers).`,
+      dashboard: "release",
+    },
+    {
+      // reason="pending" is HelmReleasePendingStuck's: every upgrade is pending while it runs, and
+      // that alert counts from the record's time, past a threshold, so it pages once, for what is
+      // stuck. An uninstalled release (helm uninstall --keep-history) is gone on purpose, and
+      // helm upgrade --install installs it again.
+      alert: "HelmReleaseUpgradeBlocked",
+      severity: "critical",
+      for: "15m",
+      expr: [
+        `max by (${RELEASE}, reason) (helm_release_upgrade_blocked{${on('reason!="pending"')}}) == 1`,
+        `unless on (${RELEASE})`,
+        `  max by (${RELEASE}) (helm_release_status{${on('status="uninstalled"')}}) == 1`,
+      ].join("\n"),
+      summary: "helm upgrade of a Helm release fails before it starts.",
+      description: `helm upgrade of release ${where} fails before it starts ({{ $labels.reason }}{{ if eq $labels.reason "api_not_served" }}: the revision it starts from uses an API version the cluster no longer serves{{ else if eq $labels.reason "no_deployed" }}: no revision is deployed to start from{{ end }}), for more than ${t.for}: every deploy of it, fixes included, is refused until this is resolved.`,
       dashboard: "release",
     },
     {

@@ -1,6 +1,6 @@
 /**
- * Fleet overview: every Helm release the exporter sees: status, drift, hooks, leftovers, and the
- * drift SLO.
+ * Fleet overview: every Helm release the exporter sees: status, rollback readiness, drift, hooks,
+ * leftovers, and the drift SLO.
  */
 import {
   CLUSTER_LABEL,
@@ -44,6 +44,17 @@ const driftFreeShare = `1 - (
   count(sum by (${RELEASE_BY}) (helm_release_drifted_resources{${RELEASE}}))
 )`;
 
+/**
+ * Releases whose bare `helm rollback` would fail, as HelmReleaseRollbackBlocked counts them: a
+ * release with one stored revision has nothing to roll back to by design and is left out.
+ */
+const rollbackBlocked = (expr: string) => `${expr}
+  unless on (${RELEASE_BY})
+    (max by (${RELEASE_BY}) (helm_release_revisions{${RELEASE}}) == 1)`;
+const rollbackNotReady = rollbackBlocked(
+  `max by (${RELEASE_BY}) (helm_release_rollback_ready{${RELEASE}}) == 0`,
+);
+
 const RECORDING_RULES =
   "Needs the recording rules of alerts/helm-drift-exporter.rules.yaml; they aggregate per cluster and job, so the instance, namespace and release filters do not apply.";
 
@@ -80,7 +91,7 @@ export function fleetOverview(): JsonObject {
       kind: "stat",
       title: "Pending releases",
       description:
-        "Releases whose latest revision is pending-install, pending-upgrade or pending-rollback: helm refuses to upgrade or roll them back while an operation seems in progress.",
+        "Releases whose latest revision is pending-install, pending-upgrade or pending-rollback: helm refuses to upgrade them while an operation seems in progress (a rollback is the way out).",
       unit: "none",
       steps: warning(),
       w: 4,
@@ -184,6 +195,107 @@ export function fleetOverview(): JsonObject {
           expr: `(time() - max by (${RELEASE_BY}) (helm_release_last_deployed_timestamp_seconds{${RELEASE}}))
   * on (${RELEASE_BY}) group_left (status)
     (max by (${RELEASE_BY}, status) (helm_release_status{${RELEASE}, status=~"pending-.*"}) == 1)`,
+        },
+      ],
+    })
+    .row("Rollback readiness")
+    .add({
+      kind: "stat",
+      title: "Rollbacks that would fail",
+      description:
+        "Releases whose bare helm rollback would fail now, or could not be fully checked (helm_release_rollback_ready == 0). Releases with a single stored revision have nothing to roll back to by design and are not counted. Releases not checked have no series.",
+      unit: "none",
+      steps: warning(),
+      w: 4,
+      h: 8,
+      targets: [
+        {
+          expr: `count(${rollbackNotReady}) or vector(0)`,
+        },
+      ],
+    })
+    .add({
+      kind: "stat",
+      title: "Upgrades blocked",
+      description:
+        "Releases whose helm upgrade fails before it starts: pending (another operation in progress), no_deployed, or api_not_served (the revision it starts from uses an API the cluster no longer serves). Every deploy of them fails.",
+      unit: "none",
+      steps: problem(),
+      w: 4,
+      h: 8,
+      targets: [
+        {
+          expr: `count(max by (${RELEASE_BY}) (helm_release_upgrade_blocked{${RELEASE}}) == 1) or vector(0)`,
+        },
+      ],
+    })
+    .add({
+      kind: "timeseries",
+      title: "Rollbacks that would fail, by reason",
+      description:
+        "Releases whose bare helm rollback would fail, by reason: no_target, api_not_served, immutable_field, ssa_conflict, hook_conflict, ownership, namespace_terminating, target_failed, unchecked (could not check). A release counts once per reason it has. Single-revision releases are left out.",
+      unit: "none",
+      decimals: 0,
+      stack: true,
+      w: 8,
+      h: 8,
+      targets: [
+        {
+          expr: `count by (reason) (${rollbackBlocked(`max by (${RELEASE_BY}, reason) (helm_release_rollback_blockers{${RELEASE}}) > 0`)})`,
+          legend: "{{reason}}",
+        },
+      ],
+    })
+    .add({
+      kind: "timeseries",
+      title: "Upgrades blocked, by reason",
+      description:
+        "Releases whose helm upgrade fails before it starts, by reason: pending, no_deployed, api_not_served.",
+      unit: "none",
+      decimals: 0,
+      stack: true,
+      w: 8,
+      h: 8,
+      targets: [
+        {
+          expr: `count by (reason) (max by (${RELEASE_BY}, reason) (helm_release_upgrade_blocked{${RELEASE}}) == 1)`,
+          legend: "{{reason}}",
+        },
+      ],
+    })
+    .add({
+      kind: "table",
+      title: "Releases whose rollback would fail",
+      description:
+        "Releases whose bare helm rollback would fail: its blockers (objects or revisions), the revision it would go back to, and stored revisions that use an API the cluster no longer serves. Helm's errors: helm-drift-exporter diagnose, or the JSON's rollback block. Click a row for the release detail.",
+      unit: "none",
+      w: 24,
+      h: 8,
+      links: releaseLink,
+      columns: {
+        cluster: "Cluster",
+        namespace: "Namespace",
+        release: "Release",
+        "Value #A": "Blockers",
+        "Value #B": "Target revision",
+        "Value #C": "Revisions on unserved APIs",
+      },
+      sortBy: "Value #A",
+      targets: [
+        {
+          expr: rollbackBlocked(
+            `sum by (${RELEASE_BY}) (max by (${RELEASE_BY}, reason) (helm_release_rollback_blockers{${RELEASE}})) > 0`,
+          ),
+        },
+        {
+          expr: `max by (${RELEASE_BY}) (helm_release_rollback_target_revision{${RELEASE}})
+  and on (${RELEASE_BY})
+    (${rollbackNotReady})`,
+        },
+        {
+          expr: `max by (${RELEASE_BY}) (helm_release_unserved_api_revisions{${RELEASE}})
+  and on (${RELEASE_BY})
+    (${rollbackNotReady})`,
         },
       ],
     })
@@ -418,7 +530,8 @@ export function fleetOverview(): JsonObject {
   return dashboard({
     uid: UIDS.fleet,
     title: "Fleet overview",
-    description: "Every Helm release the exporter sees: status, drift, hooks, leftovers, and the drift SLO.",
+    description:
+      "Every Helm release the exporter sees: status, rollback readiness, drift, hooks, leftovers, and the drift SLO.",
     layout,
     variables: variables({ multiRelease: true }),
   });

@@ -1,10 +1,15 @@
 /**
- * Release detail: one Helm release: status and revision history, drift and who caused it, hooks,
- * leftovers, stuck deletions.
+ * Release detail: one Helm release: status and revision history, whether a rollback and an upgrade
+ * would work, drift and who caused it, hooks, leftovers, stuck deletions.
  */
 import { dashboard, NAMESPACE, RELEASE, UIDS, type JsonObject } from "../lib/dashboard.ts";
 import { Layout, problem, statusOverrides, warning } from "../lib/panels.ts";
 import { variables } from "../lib/variables.ts";
+
+/** helm_release_rollback_ready as words. */
+const rollbackMappings = [
+  { type: "value", options: { "0": { text: "blocked", index: 0 }, "1": { text: "ready", index: 1 } } },
+];
 
 export function releaseDetail(): JsonObject {
   const one = (metric: string, extra = "") => `max(${metric}{${RELEASE}${extra}})`;
@@ -136,6 +141,101 @@ export function releaseDetail(): JsonObject {
       overrides: statusOverrides,
       mappings: [{ type: "value", options: { "1": { text: "current" } } }],
       targets: [{ expr: `${by("helm_release_status", "status")} == 1`, legend: "{{status}}" }],
+    })
+    .row("Rollback readiness")
+    .add({
+      kind: "stat",
+      title: "Rollback",
+      description:
+        "Whether a bare helm rollback of the release would succeed now: ready, or blocked (it would fail, or could not be fully checked: see the blockers). Not checked when the exporter has no readiness for it. Ready does not promise that the target's rollback hooks pass.",
+      unit: "none",
+      colorMode: "background",
+      base: "red",
+      steps: [{ value: 1, color: "green" }],
+      mappings: rollbackMappings,
+      noValue: "not checked",
+      w: 4,
+      h: 4,
+      targets: [{ expr: one("helm_release_rollback_ready") }],
+    })
+    .add({
+      kind: "stat",
+      title: "Rollback target revision",
+      description:
+        "The revision a bare helm rollback goes back to: the latest minus one, whatever its status. None when it does not exist (pruned by --history-max, or a single revision).",
+      unit: "none",
+      base: "blue",
+      noValue: "none",
+      w: 4,
+      h: 4,
+      targets: [{ expr: one("helm_release_rollback_target_revision") }],
+    })
+    .add({
+      kind: "stat",
+      title: "Fields a rollback would revert",
+      description:
+        "Fields changed by hand that a successful rollback would silently set back to the target's values (client-side apply). The JSON's rollback.reverted names them and who changed them.",
+      unit: "none",
+      steps: warning(),
+      w: 4,
+      h: 4,
+      targets: [{ expr: one("helm_release_rollback_reverted_fields") }],
+    })
+    .add({
+      kind: "stat",
+      title: "Revisions on unserved APIs",
+      description:
+        "Stored revisions whose manifest or hooks use an API version the cluster no longer serves: a rollback to any of them fails and leaves the release pending-rollback.",
+      unit: "none",
+      steps: problem(),
+      w: 4,
+      h: 4,
+      targets: [{ expr: one("helm_release_unserved_api_revisions") }],
+    })
+    .add({
+      kind: "stat",
+      title: "Upgrade",
+      description:
+        "Whether helm upgrade fails before it starts, per reason: pending (another operation in progress), no_deployed (nothing deployed to start from), api_not_served (the revision it starts from uses an API the cluster no longer serves).",
+      unit: "none",
+      textMode: "value_and_name",
+      colorMode: "background",
+      steps: problem(),
+      mappings: [
+        {
+          type: "value",
+          options: { "0": { text: "no", index: 0 }, "1": { text: "blocked", index: 1 } },
+        },
+      ],
+      noValue: "not checked",
+      w: 8,
+      h: 4,
+      targets: [{ expr: by("helm_release_upgrade_blocked", "reason"), legend: "{{reason}}" }],
+    })
+    .add({
+      kind: "timeseries",
+      title: "Rollback blockers by reason",
+      description:
+        "What would make a bare helm rollback fail, objects or revisions per reason, over time: no_target, api_not_served, immutable_field, ssa_conflict, hook_conflict, ownership, namespace_terminating, target_failed, unchecked (could not check). Helm's errors: helm-drift-exporter diagnose, or the JSON's rollback block.",
+      unit: "none",
+      decimals: 0,
+      stack: true,
+      w: 12,
+      h: 8,
+      targets: [{ expr: `${by("helm_release_rollback_blockers", "reason")} > 0`, legend: "{{reason}}" }],
+    })
+    .add({
+      kind: "state-timeline",
+      title: "Rollback over time",
+      description:
+        "Whether a bare helm rollback would have succeeded (ready) or failed (blocked), over time.",
+      unit: "none",
+      base: "red",
+      steps: [{ value: 1, color: "green" }],
+      mappings: rollbackMappings,
+      w: 12,
+      h: 8,
+      targets: [{ expr: one("helm_release_rollback_ready"), legend: "rollback" }],
     })
     .row("Drift")
     .add({
@@ -357,7 +457,7 @@ export function releaseDetail(): JsonObject {
     uid: UIDS.release,
     title: "Release detail",
     description:
-      "One Helm release: status and revision history, drift and who caused it, hooks, leftovers, stuck deletions.",
+      "One Helm release: status and revision history, whether a rollback and an upgrade would work, drift and who caused it, hooks, leftovers, stuck deletions.",
     layout,
     variables: variables({ multiRelease: false }),
   });

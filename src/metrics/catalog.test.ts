@@ -1,4 +1,5 @@
 import { testSnapshot } from "../../test/support/snapshot.ts";
+import { BLOCKED_ROLLBACK } from "../../test/support/readiness.ts";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
@@ -59,6 +60,7 @@ describe("metric catalogue", () => {
     const drifted = {
       ...failing,
       release: "drifted",
+      readiness: BLOCKED_ROLLBACK,
       drift: {
         baseRevision: 1,
         baseIsDeployed: true,

@@ -138,6 +138,42 @@ export const RELEASE_METRICS = {
     labels: RELEASE,
     help: "Release or hook objects deleted longer ago than --terminating.threshold and held by finalizers (names in the JSON output).",
   },
+  rollbackReady: {
+    name: "helm_release_rollback_ready",
+    type: "gauge",
+    labels: RELEASE,
+    help: "1 when a bare `helm rollback` of the release would succeed now; 0 when it would fail or could not be fully checked.",
+  },
+  rollbackBlockers: {
+    name: "helm_release_rollback_blockers",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "What would make a bare `helm rollback` fail, objects or revisions counted: reason no_target, api_not_served, immutable_field, ssa_conflict, hook_conflict, ownership, namespace_terminating, target_failed, or unchecked (could not check). All nine series always present.",
+  },
+  rollbackTargetRevision: {
+    name: "helm_release_rollback_target_revision",
+    type: "gauge",
+    labels: RELEASE,
+    help: "The revision a bare `helm rollback` goes back to (the latest minus one, whatever its status); absent when it does not exist.",
+  },
+  rollbackRevertedFields: {
+    name: "helm_release_rollback_reverted_fields",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Fields changed by hand that a successful rollback would silently set back to the target's values.",
+  },
+  upgradeBlocked: {
+    name: "helm_release_upgrade_blocked",
+    type: "gauge",
+    labels: [...RELEASE, "reason"],
+    help: "1 when `helm upgrade` would fail before it starts, with the reason: pending (another operation in progress), no_deployed (no deployed revision to start from), api_not_served (the revision it starts from uses an API the cluster does not serve). All three series always present.",
+  },
+  unservedApiRevisions: {
+    name: "helm_release_unserved_api_revisions",
+    type: "gauge",
+    labels: RELEASE,
+    help: "Stored revisions whose manifest or hooks use an API version the cluster does not serve: rolling back to any of them fails.",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const NAMESPACE_METRICS = {

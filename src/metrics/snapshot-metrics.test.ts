@@ -6,10 +6,15 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { ResourceDrift } from "../analysis/drift/drift.ts";
-import { analyzeStatus } from "../analysis/status.ts";
-import { decodeReleaseNow } from "../helm/decode.ts";
-import { encodeRelease, releaseRecord } from "../../test/support/encode.ts";
+import {
+  BLOCKED_ROLLBACK,
+  READY_ROLLBACK,
+  shopRelease,
+  STUCK_INSTALL,
+} from "../../test/support/readiness.ts";
 import { FIXTURE_TIME, testSnapshot } from "../../test/support/snapshot.ts";
+import { ROLLBACK_BLOCKER_REASONS } from "../analysis/rollback/types.ts";
+import { parseExposition, type Sample } from "../../test/support/metrics-text.ts";
 import { MAX_MANAGERS_PER_RELEASE, renderSnapshot } from "./snapshot-metrics.ts";
 
 const GOLDEN = new URL("../../test/fixtures/golden/snapshot-metrics.prom", import.meta.url);
@@ -27,18 +32,6 @@ function modified(name: string, managers: readonly string[], minutes: number): R
 }
 
 function snapshot() {
-  const status = (name: string, revisions: readonly ("deployed" | "failed" | "superseded")[]) =>
-    analyzeStatus({
-      namespace: "shop",
-      release: name,
-      storage: "secret",
-      revisions: revisions.map((state, index) => ({ revision: index + 1, status: state })),
-      latest: decodeReleaseNow(
-        encodeRelease(
-          releaseRecord({ name, namespace: "shop", revision: revisions.length, status: revisions.at(-1) }),
-        ),
-      ),
-    });
   // Fourteen managers: twelve tools, kubectl-edit beside the first, and unknown for the missing
   // object. Ten are named (the busiest, then by name), four folded as "other".
   const managers = Array.from(
@@ -46,7 +39,7 @@ function snapshot() {
     (_, index) => `tool-${String(index)}`,
   );
   const drifted = {
-    ...status("checkout", ["superseded", "deployed"]),
+    ...shopRelease("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK),
     drift: {
       baseRevision: 2,
       baseIsDeployed: true,
@@ -75,7 +68,7 @@ function snapshot() {
     },
   };
   const hooked = {
-    ...status("billing", ["deployed", "failed"]),
+    ...shopRelease("billing", ["deployed", "failed"]),
     hooks: {
       orphaned: [
         {
@@ -108,7 +101,13 @@ function snapshot() {
     startedAt: at(1),
     finishedAt: FIXTURE_TIME,
     dataAgeSeconds: 12.5,
-    releases: [drifted, hooked],
+    // billing was not checked for rollback readiness: it has no readiness series at all.
+    releases: [
+      drifted,
+      hooked,
+      shopRelease("search", ["superseded", "superseded", "deployed"], READY_ROLLBACK),
+      shopRelease("queue", ["pending-install"], STUCK_INSTALL),
+    ],
     unreferencedHooks: [{ kind: "Job", namespace: "batch", name: "orphan", hook: "post-install" }],
     goneReleases: [
       {
@@ -143,5 +142,47 @@ describe("snapshot exposition", () => {
       "the four past the tenth, summed",
     );
     assert.ok(managers.some((line) => line.endsWith(`manager="tool-0"} 1`)));
+  });
+});
+
+describe("rollback readiness series", () => {
+  const samples = async () => parseExposition(await renderSnapshot(snapshot()));
+  const of = (all: readonly Sample[], name: string, release: string) =>
+    Object.fromEntries(
+      all
+        .filter((sample) => sample.name === name && sample.labels.release === release)
+        .map((sample) => [sample.labels.reason ?? "", sample.value]),
+    );
+
+  it("counts blockers per reason, every reason present, and says ready only when nothing blocks", async () => {
+    const all = await samples();
+    assert.deepEqual(of(all, "helm_release_rollback_ready", "checkout"), { "": 0 });
+    assert.deepEqual(of(all, "helm_release_rollback_ready", "search"), { "": 1 });
+    const blockers = of(all, "helm_release_rollback_blockers", "checkout");
+    assert.deepEqual(Object.keys(blockers), [...ROLLBACK_BLOCKER_REASONS]);
+    assert.equal(blockers.ssa_conflict, 2);
+    assert.equal(blockers.unchecked, 1);
+    assert.equal(
+      Object.values(blockers).reduce((sum, count) => sum + count, 0),
+      3,
+    );
+    assert.deepEqual(of(all, "helm_release_upgrade_blocked", "queue"), {
+      pending: 1,
+      no_deployed: 0,
+      api_not_served: 0,
+    });
+    assert.deepEqual(of(all, "helm_release_rollback_reverted_fields", "search"), { "": 3 });
+    assert.deepEqual(of(all, "helm_release_unserved_api_revisions", "search"), { "": 1 });
+  });
+
+  it("has no target series without a target, and no series at all for a release not checked", async () => {
+    const all = await samples();
+    assert.deepEqual(of(all, "helm_release_rollback_target_revision", "checkout"), { "": 1 });
+    assert.deepEqual(of(all, "helm_release_rollback_target_revision", "queue"), {});
+    const readiness = all.filter(
+      (sample) =>
+        /^helm_release_(rollback|upgrade|unserved)_/.test(sample.name) && sample.labels.release === "billing",
+    );
+    assert.deepEqual(readiness, [], "billing was not checked: nothing says ready or blocked");
   });
 });

@@ -15,6 +15,11 @@ import {
   type HooksReport,
   type Leftover,
 } from "../analysis/hooks.ts";
+import {
+  ROLLBACK_BLOCKER_REASONS,
+  UPGRADE_BLOCKER_REASONS,
+  type ReadinessReport,
+} from "../analysis/rollback/types.ts";
 import type { Snapshot } from "../report/snapshot.ts";
 import {
   NAMESPACE_METRICS as N,
@@ -69,6 +74,21 @@ function setLeftovers(g: ReleaseGauges, release: ReleaseLabels, leftovers: reado
   for (const reason of LEFTOVER_REASONS) g.leftovers.set({ ...release, reason }, counts.get(reason) ?? 0);
 }
 
+/** Every reason's series is present (bounded: nine and three per release), so a count of 0 is an answer. */
+function setReadiness(g: ReleaseGauges, release: ReleaseLabels, readiness: ReadinessReport): void {
+  const { rollback, upgrade } = readiness;
+  g.rollbackReady.set(release, rollback.ready ? 1 : 0);
+  const blockers = countBy(rollback.blockers, (blocker) => blocker.reason);
+  for (const reason of ROLLBACK_BLOCKER_REASONS)
+    g.rollbackBlockers.set({ ...release, reason }, blockers.get(reason) ?? 0);
+  if (rollback.targetRevision !== undefined) g.rollbackTarget.set(release, rollback.targetRevision);
+  g.rollbackReverted.set(release, rollback.reverted.length);
+  const upgradeReasons = new Set(upgrade.blockers.map((blocker) => blocker.reason));
+  for (const reason of UPGRADE_BLOCKER_REASONS)
+    g.upgradeBlocked.set({ ...release, reason }, upgradeReasons.has(reason) ? 1 : 0);
+  g.unservedApiRevisions.set(release, readiness.unservedApiRevisions.length);
+}
+
 function setDrift(
   g: ReleaseGauges,
   release: { namespace: string; release: string },
@@ -112,6 +132,12 @@ function releaseGauges(registry: Registry) {
     runningHookStarted: gauge(registry, R.runningHookStarted),
     leftovers: gauge(registry, R.leftoverResources),
     terminating: gauge(registry, R.terminatingResources),
+    rollbackReady: gauge(registry, R.rollbackReady),
+    rollbackBlockers: gauge(registry, R.rollbackBlockers),
+    rollbackTarget: gauge(registry, R.rollbackTargetRevision),
+    rollbackReverted: gauge(registry, R.rollbackRevertedFields),
+    upgradeBlocked: gauge(registry, R.upgradeBlocked),
+    unservedApiRevisions: gauge(registry, R.unservedApiRevisions),
   };
 }
 type ReleaseGauges = ReturnType<typeof releaseGauges>;
@@ -144,6 +170,8 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
     if (report.unreadable) g.unreadable.set({ ...release, reason: report.unreadable.reason }, 1);
     if (report.drift && report.driftSummary) setDrift(g, release, report.drift, report.driftSummary);
     if (report.hooks) setHooks(g, release, report.hooks);
+    // Absent readiness is "not checked": no series, rather than a 0 that would read as blocked.
+    if (report.readiness) setReadiness(g, release, report.readiness);
   }
   for (const gone of snapshot.goneReleases) {
     setLeftovers(g, { namespace: gone.namespace, release: gone.release }, gone.leftovers);

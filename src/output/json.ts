@@ -5,6 +5,7 @@
 import type { DriftReport } from "../analysis/drift/drift.ts";
 import type { DriftSummary } from "../report/drift-summary.ts";
 import type { HooksReport } from "../analysis/hooks.ts";
+import type { BlockedObject, RollbackReadiness, UpgradeReadiness } from "../analysis/rollback/types.ts";
 import type { ReleaseReport, Snapshot } from "../report/snapshot.ts";
 
 export const SCHEMA_VERSION = 1;
@@ -30,11 +31,54 @@ export function toReleaseJson(report: ReleaseReport) {
     drift: report.drift && report.driftSummary ? driftJson(report.drift, report.driftSummary) : null,
     driftError: report.driftError ?? null,
     hooks: report.hooks ? hooksJson(report.hooks) : null,
+    // null: readiness was not checked (which says nothing either way), never "ready" or "none".
+    rollback: report.readiness ? rollbackJson(report.readiness.rollback) : null,
+    upgrade: report.readiness ? upgradeJson(report.readiness.upgrade) : null,
+    unservedApiRevisions: report.readiness ? report.readiness.unservedApiRevisions : null,
     stale: report.stale ? { since: report.stale.since.toISOString(), reason: report.stale.reason } : null,
     history: report.history.map((entry) => ({
       revision: entry.revision,
       status: entry.status,
       updated: iso(entry.updated),
+    })),
+  };
+}
+
+const objectJson = (object: BlockedObject) => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  namespace: object.namespace ?? null,
+  name: object.name,
+});
+
+function rollbackJson(rollback: RollbackReadiness) {
+  return {
+    targetRevision: rollback.targetRevision ?? null,
+    targetStatus: rollback.targetStatus ?? null,
+    applyMethod: rollback.applyMethod ?? null,
+    ready: rollback.ready,
+    blockers: rollback.blockers.map((blocker) => ({
+      reason: blocker.reason,
+      object: blocker.object ? objectJson(blocker.object) : null,
+      message: blocker.message,
+      leaves: blocker.leaves ?? null,
+    })),
+    reverted: rollback.reverted.map((field) => ({
+      object: objectJson(field.object),
+      path: field.path,
+      managers: field.managers,
+    })),
+    takenOver: rollback.takenOver.map((taken) => ({ object: objectJson(taken.object), owner: taken.owner })),
+  };
+}
+
+function upgradeJson(upgrade: UpgradeReadiness) {
+  return {
+    blocked: upgrade.blocked,
+    reasons: upgrade.blockers.map((blocker) => ({
+      reason: blocker.reason,
+      message: blocker.message,
+      since: iso(blocker.since),
     })),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { printable } from "../util/text.ts";
 import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
+import { ROLLBACK_BLOCKER_REASONS, type RollbackReadiness } from "../analysis/rollback/types.ts";
 import type { ReleaseReport, Snapshot } from "../report/snapshot.ts";
 import { renderValueChange, type DiffOptions } from "./diff.ts";
 
@@ -20,6 +21,7 @@ export function renderTable(
     "DEPLOYED",
     "FAILED",
     "DRIFT",
+    "ROLLBACK",
     "CHART",
     "APP VERSION",
   ];
@@ -35,6 +37,7 @@ export function renderTable(
     report.deployedRevision === undefined ? "-" : String(report.deployedRevision),
     String(report.failedRevisions),
     driftCell(report),
+    report.readiness ? rollbackCell(report.readiness.rollback) : "-",
     report.chart ? `${report.chart.name}-${report.chart.version}` : "?",
     report.chart ? report.chart.appVersion || "-" : "?",
   ]);
@@ -77,6 +80,21 @@ function driftCell(report: ReleaseReport): string {
   const unchecked = Object.values(summary.unchecked).reduce((sum, count) => sum + count, 0);
   if (unchecked > 0) parts.push(`${String(unchecked)} unchecked`);
   return parts.length > 0 ? parts.join(", ") : "in sync";
+}
+
+/**
+ * What a bare `helm rollback` would do now: ready, blocked with its reasons (Helm's errors are
+ * under "Needs attention"), or unknown when nothing was found to block it but something could
+ * not be checked: that is not "blocked".
+ */
+function rollbackCell(rollback: RollbackReadiness): string {
+  if (rollback.ready) return "ready";
+  const reasons = ROLLBACK_BLOCKER_REASONS.filter((reason) =>
+    rollback.blockers.some((blocker) => blocker.reason === reason),
+  );
+  const known = reasons.filter((reason) => reason !== "unchecked");
+  if (known.length === 0) return reasons.length > 0 ? `unknown (${reasons.join(", ")})` : "unknown";
+  return `blocked (${reasons.join(", ")})`;
 }
 
 /** `scan --diff`: per drifted object, declared (-) against live (+), like helm diff. */

@@ -13,6 +13,25 @@ export function runExporter(args: readonly string[], env: NodeJS.ProcessEnv = {}
   return runProcess(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
 }
 
+/** An object as the JSON names it: in rollback blockers, reverted fields and takeovers. */
+export interface ObjectJson {
+  apiVersion: string;
+  kind: string;
+  namespace: string | null;
+  name: string;
+}
+
+/** What a bare `helm rollback` would meet (docs/scan-output.md). */
+export interface RollbackJson {
+  targetRevision: number | null;
+  targetStatus: string | null;
+  applyMethod: "ssa" | "csa" | null;
+  ready: boolean;
+  blockers: { reason: string; object: ObjectJson | null; message: string; leaves: string | null }[];
+  reverted: { object: ObjectJson; path: string; managers: string[] }[];
+  takenOver: { object: ObjectJson; owner: string }[];
+}
+
 export interface ReleaseJson {
   namespace: string;
   release: string;
@@ -67,6 +86,10 @@ export interface ReleaseJson {
     leftovers: { kind: string; namespace: string | null; name: string; reason: string }[];
     terminating: { kind: string; namespace: string | null; name: string; finalizers: string[] }[];
   } | null;
+  /** null: readiness not checked. */
+  rollback: RollbackJson | null;
+  upgrade: { blocked: boolean; reasons: { reason: string; message: string; since: string | null }[] } | null;
+  unservedApiRevisions: number[] | null;
   history: { revision: number; status: string; updated: string | null }[];
 }
 
