@@ -33,6 +33,7 @@ describe("release JSON: rollback readiness", () => {
           object: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" },
           message:
             'conflict occurred while applying object shop/web apps/v1, Kind=Deployment: Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas',
+          note: null,
           leaves: "failed",
         },
         {
@@ -40,12 +41,14 @@ describe("release JSON: rollback readiness", () => {
           object: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "settings" },
           message:
             'conflict occurred while applying object shop/settings /v1, Kind=ConfigMap: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: .data.mode',
+          note: null,
           leaves: "failed",
         },
         {
           reason: "unchecked",
           object: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "shop", name: "web" },
           message: "poddisruptionbudgets.policy is forbidden: cannot list in namespace shop",
+          note: null,
           leaves: null,
         },
       ],
@@ -85,7 +88,13 @@ describe("release JSON: rollback readiness", () => {
       applyMethod: null,
       ready: false,
       blockers: [
-        { reason: "no_target", object: null, message: "release has no 0 version", leaves: "nothing" },
+        {
+          reason: "no_target",
+          object: null,
+          message: "release has no 0 version",
+          note: null,
+          leaves: "nothing",
+        },
       ],
       reverted: [],
       takenOver: [],

@@ -61,6 +61,7 @@ function rollbackJson(rollback: RollbackReadiness) {
       reason: blocker.reason,
       object: blocker.object ? objectJson(blocker.object) : null,
       message: blocker.message,
+      note: blocker.note ?? null,
       leaves: blocker.leaves ?? null,
     })),
     reverted: rollback.reverted.map((field) => ({

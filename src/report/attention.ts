@@ -40,19 +40,26 @@ export function attentionReasons(report: ReleaseFindings, summary: DriftSummary 
     }
   }
   if (report.hooks) reasons.push(...hookReasons(report.hooks));
-  if (report.readiness) reasons.push(...readinessReasons(report.readiness));
+  if (report.readiness) reasons.push(...readinessReasons(report.readiness, report.revisions));
   return reasons;
 }
 
-function readinessReasons(readiness: ReadinessReport): string[] {
+function readinessReasons(readiness: ReadinessReport, storedRevisions: number): string[] {
   const reasons: string[] = [];
   const { rollback, upgrade } = readiness;
-  if (!rollback.ready) {
-    const target =
-      rollback.targetRevision === undefined ? "" : ` to revision ${String(rollback.targetRevision)}`;
-    const blockers = rollback.blockers.map((blocker) => `${blocker.reason}: ${blocker.message}`).join("; ");
-    reasons.push(`helm rollback${target} would fail: ${blockers}`);
-  }
+  // One stored revision (a first install, or --history-max 1) has nothing to roll back to by
+  // design: not news, as HelmReleaseRollbackBlocked says too.
+  const blockers = rollback.blockers.filter(
+    (blocker) => !(blocker.reason === "no_target" && storedRevisions <= 1),
+  );
+  const target =
+    rollback.targetRevision === undefined ? "" : ` to revision ${String(rollback.targetRevision)}`;
+  const words = (list: typeof blockers) =>
+    list.map((blocker) => `${blocker.reason}: ${blocker.message}`).join("; ");
+  const known = blockers.filter((blocker) => blocker.reason !== "unchecked");
+  if (known.length > 0) reasons.push(`helm rollback${target} would fail: ${words(blockers)}`);
+  else if (blockers.length > 0)
+    reasons.push(`could not check whether helm rollback${target} would succeed: ${words(blockers)}`);
   // A pending release is already said above, with its status.
   for (const blocker of upgrade.blockers.filter((candidate) => candidate.reason !== "pending"))
     reasons.push(`helm upgrade would fail (${blocker.reason}): ${blocker.message}`);
