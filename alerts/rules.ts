@@ -236,6 +236,7 @@ const releases: GroupSpec = {
       dashboard: "release",
     },
     {
+      // reason="unchecked" is not a blocker (HelmDriftExporter* alerts say what could not be read).
       // reason="pending" is HelmReleasePendingStuck's: every upgrade is pending while it runs, and
       // that alert counts from the record's time, past a threshold, so it pages once, for what is
       // stuck. An uninstalled release (helm uninstall --keep-history) is gone on purpose, and
@@ -244,7 +245,7 @@ const releases: GroupSpec = {
       severity: "critical",
       for: "15m",
       expr: [
-        `max by (${RELEASE}, reason) (helm_release_upgrade_blocked{${on('reason!="pending"')}}) == 1`,
+        `max by (${RELEASE}, reason) (helm_release_upgrade_blocked{${on('reason!~"pending|unchecked"')}}) == 1`,
         `unless on (${RELEASE})`,
         `  max by (${RELEASE}) (helm_release_status{${on('status="uninstalled"')}}) == 1`,
       ].join("\n"),

@@ -166,7 +166,7 @@ export const RELEASE_METRICS = {
     name: "helm_release_upgrade_blocked",
     type: "gauge",
     labels: [...RELEASE, "reason"],
-    help: "1 when `helm upgrade` would fail before it starts, with the reason: pending (another operation in progress), no_deployed (no deployed revision to start from), api_not_served (the revision it starts from uses an API the cluster does not serve), namespace_terminating (the release's namespace is being deleted: helm cannot write the new revision). All four series always present.",
+    help: "1 when `helm upgrade` would fail before it starts, with the reason: pending (another operation in progress), no_deployed (no deployed revision to start from), api_not_served (the revision it starts from uses an API the cluster does not serve), namespace_terminating (the release's namespace is being deleted: helm cannot write the new revision), or unchecked (could not check: 1 is unknown, not blocked). All five series always present.",
   },
   unservedApiRevisions: {
     name: "helm_release_unserved_api_revisions",

@@ -171,6 +171,7 @@ describe("rollback readiness series", () => {
       no_deployed: 0,
       api_not_served: 0,
       namespace_terminating: 0,
+      unchecked: 0,
     });
     assert.deepEqual(of(all, "helm_release_rollback_reverted_fields", "search"), { "": 3 });
     assert.deepEqual(of(all, "helm_release_unserved_api_revisions", "search"), { "": 1 });

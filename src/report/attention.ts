@@ -61,8 +61,13 @@ function readinessReasons(readiness: ReadinessReport, storedRevisions: number): 
   else if (blockers.length > 0)
     reasons.push(`could not check whether helm rollback${target} would succeed: ${words(blockers)}`);
   // A pending release is already said above, with its status.
-  for (const blocker of upgrade.blockers.filter((candidate) => candidate.reason !== "pending"))
-    reasons.push(`helm upgrade would fail (${blocker.reason}): ${blocker.message}`);
+  for (const blocker of upgrade.blockers.filter((candidate) => candidate.reason !== "pending")) {
+    reasons.push(
+      blocker.reason === "unchecked"
+        ? `could not check whether helm upgrade would succeed: ${blocker.message}`
+        : `helm upgrade would fail (${blocker.reason}): ${blocker.message}`,
+    );
+  }
   return reasons;
 }
 

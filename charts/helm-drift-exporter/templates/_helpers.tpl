@@ -128,6 +128,12 @@ out, so the exporter's defaults apply.
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [list, watch]
+{{- /* Whether a release's namespace is being deleted (rollback readiness). Cluster-wide: watched.
+  A Role in a namespace may grant `get` of that namespace's own object (the apiserver authorizes
+  GET /api/v1/namespaces/<ns> as in <ns>), which the exporter reads by name when it cannot list. */}}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: {{ if eq .Values.rbac.mode "cluster" }}[get, list, watch]{{ else }}[get]{{ end }}
 {{- end -}}
 
 {{/* A probe from values, with the scheme of the web config unless it names one. */}}

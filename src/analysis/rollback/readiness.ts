@@ -175,6 +175,16 @@ function unservedObjects(record: ReleaseRecord, input: ReadinessInput): Manifest
   return record.manifest.filter((object) => input.served(object.apiVersion, object.kind) === false);
 }
 
+/** What helm prints when its REST mapper does not know an object's kind (an API not served). */
+function resourceMappingNotFound(object: {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}): string {
+  return `resource mapping not found for name: "${object.name}" namespace: "${object.namespace ?? ""}" from "": no matches for kind "${object.kind}" in version "${object.apiVersion}"\nensure CRDs are installed first`;
+}
+
 /**
  * Helm builds Last's manifest, then the target's, then the target's rollback hooks, into objects:
  * an API the cluster does not serve fails the rollback there, after it wrote its revision, which
@@ -182,8 +192,6 @@ function unservedObjects(record: ReleaseRecord, input: ReadinessInput): Manifest
  */
 function unservedBlockers(input: ReadinessInput, target: ReleaseRecord): RollbackBlocker[] {
   const blockers: RollbackBlocker[] = [];
-  const mapping = (object: { apiVersion: string; kind: string; name: string; namespace?: string }) =>
-    `resource mapping not found for name: "${object.name}" namespace: "${object.namespace ?? ""}" from "": no matches for kind "${object.kind}" in version "${object.apiVersion}"\nensure CRDs are installed first`;
   const manifests: [string, ReleaseRecord | undefined][] = [
     ["current", input.last],
     ["new", target],
@@ -194,7 +202,7 @@ function unservedBlockers(input: ReadinessInput, target: ReleaseRecord): Rollbac
       blockers.push({
         reason: "api_not_served",
         object: blocked(first, input),
-        message: `unable to build kubernetes objects from ${which} release manifest: ${mapping(first)}`,
+        message: `unable to build kubernetes objects from ${which} release manifest: ${resourceMappingNotFound(first)}`,
         leaves: "pending-rollback",
       });
   }
@@ -210,8 +218,8 @@ function unservedBlockers(input: ReadinessInput, target: ReleaseRecord): Rollbac
         ...(hook.namespace && { namespace: hook.namespace }),
       },
       message: deleteFirst
-        ? `unable to build kubernetes object for deleting hook ${hook.path}: ${mapping({ ...hook, apiVersion: hook.apiVersion })}`
-        : `unable to build kubernetes object for ${hookEvent(hook)} hook ${hook.path}: ${mapping({ ...hook, apiVersion: hook.apiVersion })}`,
+        ? `unable to build kubernetes object for deleting hook ${hook.path}: ${resourceMappingNotFound({ ...hook, apiVersion: hook.apiVersion })}`
+        : `unable to build kubernetes object for ${hookEvent(hook)} hook ${hook.path}: ${resourceMappingNotFound({ ...hook, apiVersion: hook.apiVersion })}`,
       leaves: "pending-rollback",
     });
   }
@@ -383,15 +391,41 @@ function upgradeReadiness(input: ReadinessInput): { blocked: boolean; blockers: 
   } else if (input.namespaceState === "terminating") {
     const lastRevision = Math.max(0, ...input.revisions.map((entry) => entry.revision));
     blockers.push({ reason: "namespace_terminating", message: terminatingMessage(input, lastRevision) });
-  }
-  const [unserved] =
-    input.upgradeBase && input.upgradeBase !== "unknown" ? unservedObjects(input.upgradeBase, input) : [];
-  if (unserved)
+  } else if (input.namespaceState === "unknown") {
     blockers.push({
-      reason: "api_not_served",
-      message: `unable to build kubernetes objects from current release manifest: resource mapping not found for name: "${unserved.name}" namespace: "${unserved.namespace ?? ""}" from "": no matches for kind "${unserved.kind}" in version "${unserved.apiVersion}"\nensure CRDs are installed first`,
+      reason: "unchecked",
+      message: `whether namespace ${input.namespace} is being deleted is unknown (it could not be read)`,
     });
-  return { blocked: blockers.length > 0, blockers };
+  }
+  blockers.push(...upgradeBaseBlockers(input));
+  return { blocked: blockers.some((blocker) => blocker.reason !== "unchecked"), blockers };
+}
+
+/** The revision an upgrade starts from must build: every API it uses served. */
+function upgradeBaseBlockers(input: ReadinessInput): UpgradeBlocker[] {
+  const base = input.upgradeBase;
+  if (!base) return [];
+  if (base === "unknown")
+    return [
+      { reason: "unchecked", message: "the record of the revision an upgrade starts from could not be read" },
+    ];
+  const [unserved] = unservedObjects(base, input);
+  if (unserved)
+    return [
+      {
+        reason: "api_not_served",
+        message: `unable to build kubernetes objects from current release manifest: ${resourceMappingNotFound(unserved)}`,
+      },
+    ];
+  const unknown = base.manifest.find((object) => input.served(object.apiVersion, object.kind) === undefined);
+  if (unknown)
+    return [
+      {
+        reason: "unchecked",
+        message: `whether the cluster serves ${unknown.apiVersion} ${unknown.kind} is unknown (API discovery not loaded or stale)`,
+      },
+    ];
+  return [];
 }
 
 function rollbackHooks(record: ReleaseRecord): Hook[] {

@@ -18,12 +18,13 @@ export const ROLLBACK_BLOCKER_REASONS = [
 ] as const;
 export type RollbackBlockerReason = (typeof ROLLBACK_BLOCKER_REASONS)[number];
 
-/** Why `helm upgrade` would fail before it starts. */
+/** Why `helm upgrade` would fail before it starts, or could not be fully checked (`unchecked`). */
 export const UPGRADE_BLOCKER_REASONS = [
   "pending",
   "no_deployed",
   "api_not_served",
   "namespace_terminating",
+  "unchecked",
 ] as const;
 export type UpgradeBlockerReason = (typeof UPGRADE_BLOCKER_REASONS)[number];
 
@@ -96,6 +97,7 @@ export interface UpgradeBlocker {
 }
 
 export interface UpgradeReadiness {
+  /** A known blocker: `helm upgrade` would fail. Only `unchecked` ones: unknown, not blocked. */
   readonly blocked: boolean;
   readonly blockers: readonly UpgradeBlocker[];
 }
