@@ -28,6 +28,7 @@ import {
   type Scenario,
   type Situation,
 } from "../support/rollback-scenarios.ts";
+import { RECORDED, recordSituation, saveFixture, wordedAsHelm } from "../support/rollback-fixtures.ts";
 
 /** helm's error (or its success line), on one line: what the facts table in docs/rollback.md quotes. */
 function headline(outcome: Outcome): string {
@@ -141,21 +142,6 @@ const PREDICTED_EXTRAS: Readonly<Record<string, (situation: Situation, readiness
     },
   };
 
-/**
- * Whether helm's output says what the blocker's message says, in the same words: `...` stands
- * for what the exporter cannot know; helm v3 wraps hook errors in a multierror list.
- */
-function wordedAsHelm(message: string, output: string): boolean {
-  const text = output.replace(/\d+ errors? occurred:\n\t\* /g, "");
-  let from = 0;
-  for (const part of message.split("...").filter(Boolean)) {
-    const at = text.indexOf(part, from);
-    if (at < 0) return false;
-    from = at + part.length;
-  }
-  return true;
-}
-
 function assertWorded(readiness: ReadinessReport, expected: Expected, rollback: Outcome): void {
   if (expected.rollback.reason === "ready" || expected.rollback.succeeds || expected.helmWordsDiffer) return;
   for (const blocker of readiness.rollback.blockers)
@@ -164,6 +150,9 @@ function assertWorded(readiness: ReadinessReport, expected: Expected, rollback: 
       `the predicted message is helm's:\n  predicted: ${blocker.message}\n  helm said: ${rollback.output}`,
     );
 }
+
+/** Set to record the RECORDED scenarios as fixtures for the analysis' unit tests (test/fixtures/rollback). */
+const RECORD_FIXTURES = process.env.RECORD_ROLLBACK_FIXTURES === "1";
 
 async function proveScenario(t: TestContext, scenario: Scenario, mode: ModeName, expected: Expected) {
   const situation = await scenario.setup(MODES[mode]);
@@ -174,6 +163,8 @@ async function proveScenario(t: TestContext, scenario: Scenario, mode: ModeName,
     `predicted: ${readiness.rollback.ready ? "ready" : readiness.rollback.blockers.map((b) => `${b.reason}: ${b.message}`).join(" | ")}`,
   );
   assertPrediction(situation, expected, readiness);
+  const recording = RECORD_FIXTURES && RECORDED.includes(`${scenario.name} [${mode}]`);
+  const recorded = recording ? await recordSituation(situation) : undefined;
 
   if (expected.upgradeBefore) {
     const refused = await scenario.attempt(situation, { kind: "upgrade" });
@@ -191,6 +182,7 @@ async function proveScenario(t: TestContext, scenario: Scenario, mode: ModeName,
 
   const rollback = await scenario.attempt(situation);
   assertOutcome(rollback, expected.rollback, "rollback");
+  if (recorded) saveFixture(recorded, expected, rollback);
   assertWorded(readiness, expected, rollback);
   assertStatuses(rollback, expected.rollback, "rollback");
   assertRollbackRecord(situation, highest, rollback);
