@@ -310,6 +310,26 @@ describe("chart", () => {
       "rbac.rules[0].verbs={get,list}",
     ]);
     assert.ok(!rulesOf(narrowed).some((rule) => JSON.stringify(rule).includes('"*"')), "narrowed kinds");
+    // Whether a release's namespace is being deleted (rollback readiness), whatever rbac.rules
+    // says: watched cluster-wide; in a Role, `get` of that namespace's own object.
+    const namespaceVerbs = (objects: readonly K8sObject[]) =>
+      (rulesOf(objects) as { resources?: string[]; verbs: string[] }[])
+        .filter((rule) => rule.resources?.includes("namespaces"))
+        .flatMap((rule) => rule.verbs);
+    assert.deepEqual(namespaceVerbs(narrowed), ["get", "list", "watch"]);
+    const narrowedNamespaced = await render([
+      "--set",
+      "rbac.mode=namespaced",
+      "--set",
+      "rbac.namespaces={team-a}",
+      "--set",
+      "rbac.rules[0].apiGroups={apps}",
+      "--set",
+      "rbac.rules[0].resources={deployments}",
+      "--set",
+      "rbac.rules[0].verbs={get,list}",
+    ]);
+    assert.deepEqual(namespaceVerbs(narrowedNamespaced), ["get"]);
   });
 
   it("reaches every exporter flag from values, in a config file the exporter accepts", async () => {
@@ -633,6 +653,8 @@ describe("chart", () => {
       [["ClusterRole", "unchecked", "forbidden"]],
     );
     assert.equal(drift.modified + drift.missing, 0);
+    // A Role grants `get` of its own namespace: whether it is being deleted is known, not unchecked.
+    assert.deepEqual(scoped.release("shop").upgrade, { blocked: false, reasons: [] });
     assert.equal(scoped.code, 1, "unknown needs attention");
     const outside = await scanJson([other], [], { KUBECONFIG: namespacedToken });
     assert.equal(outside.code, 2, "a namespace it was not granted is an error, not 'all well'");
