@@ -250,7 +250,7 @@ export function fleetOverview(): JsonObject {
       kind: "timeseries",
       title: "Upgrades blocked, by reason",
       description:
-        "Releases whose helm upgrade fails before it starts, by reason: pending, no_deployed, api_not_served.",
+        "Releases whose helm upgrade fails before it starts, by reason: pending, no_deployed, api_not_served, namespace_terminating; unchecked: could not check (unknown, not blocked).",
       unit: "none",
       decimals: 0,
       stack: true,

@@ -196,7 +196,7 @@ export function releaseDetail(): JsonObject {
       kind: "stat",
       title: "Upgrade",
       description:
-        "Whether helm upgrade fails before it starts, per reason: pending (another operation in progress), no_deployed (nothing deployed to start from), api_not_served (the revision it starts from uses an API the cluster no longer serves).",
+        "Whether helm upgrade fails before it starts, per reason: pending (another operation in progress), no_deployed (nothing deployed to start from), api_not_served (the revision it starts from uses an API the cluster no longer serves), namespace_terminating (its namespace is being deleted). What could not be checked (reason unchecked) is unknown, not blocked, and not shown here: the exporter's JSON says what it could not read.",
       unit: "none",
       textMode: "value_and_name",
       colorMode: "background",
@@ -210,7 +210,12 @@ export function releaseDetail(): JsonObject {
       noValue: "not checked",
       w: 8,
       h: 4,
-      targets: [{ expr: by("helm_release_upgrade_blocked", "reason"), legend: "{{reason}}" }],
+      targets: [
+        {
+          expr: `max by (reason) (helm_release_upgrade_blocked{${RELEASE}, reason!="unchecked"})`,
+          legend: "{{reason}}",
+        },
+      ],
     })
     .add({
       kind: "timeseries",
