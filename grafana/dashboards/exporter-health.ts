@@ -223,17 +223,17 @@ export function exporterHealth(): JsonObject {
     })
     .add({
       kind: "timeseries",
-      title: "API errors by verb and resource",
+      title: "API errors by verb, resource and code",
       description:
-        "Requests per second that failed with an error status or a transport error, by verb and resource. Forbidden kinds show up here and as unchecked objects.",
+        "Requests per second that failed, by verb, resource and code: the HTTP status (403 is RBAC, 429 throttling, 5xx the apiserver), or timeout, network or canceled when there was none. Forbidden kinds show up here and as unchecked objects.",
       unit: "reqps",
       stack: true,
       w: 8,
       h: 8,
       targets: [
         {
-          expr: rate("helm_drift_exporter_kube_api_request_errors_total", "verb, resource"),
-          legend: "{{verb}} {{resource}}",
+          expr: rate("helm_drift_exporter_kube_api_request_errors_total", "verb, resource, code"),
+          legend: "{{verb}} {{resource}} {{code}}",
         },
       ],
     })

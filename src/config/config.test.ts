@@ -37,6 +37,48 @@ describe("resolveConfig", () => {
     assert.equal(config.logFormat, "json");
   });
 
+  it("reads the release filters and metric lists from flags, environment and file", () => {
+    const none = resolve();
+    assert.deepEqual(none.releaseFilter, { releases: [], excludeReleases: [] });
+    assert.deepEqual(none.metricFilter, { allow: [], deny: [] });
+    const file = configFile(
+      [
+        "releases: [team-a/*, shop-?]",
+        "excludeReleases: ['*-canary']",
+        "namespaceSelector: team in (a, b),!skip",
+        "metricDenylist: [helm_release_info, 'helm_release_drift.*']",
+      ].join("\n"),
+    );
+    const config = resolve({}, { HELM_DRIFT_EXPORTER_METRIC_DENYLIST: "helm_release_revision" }, file);
+    assert.deepEqual(config.releaseFilter, {
+      releases: ["team-a/*", "shop-?"],
+      excludeReleases: ["*-canary"],
+      namespaceSelector: "team in (a, b),!skip",
+    });
+    assert.deepEqual(config.metricFilter, { allow: [], deny: ["helm_release_revision"] });
+    assert.deepEqual(resolve({ "metric-allowlist": "helm_release_status" }).metricFilter, {
+      allow: ["helm_release_status"],
+      deny: [],
+    });
+  });
+
+  it("refuses bad release globs, selectors and metric regexes, and both metric lists at once", () => {
+    const found = problems(() =>
+      resolve({
+        releases: "Team/App,a/b/c",
+        "exclude-releases": "ok-*",
+        "namespace-selector": "team in prod",
+        "metric-allowlist": "helm_(release",
+        "metric-denylist": "helm_release_info",
+      }),
+    );
+    assert.equal(found.filter((problem) => problem.startsWith("release glob")).length, 2, found.join("\n"));
+    assert.ok(found.some((problem) => /--namespace-selector=.*expected "\(" after in/.test(problem)));
+    assert.ok(found.some((problem) => problem.includes("mutually exclusive")));
+    assert.ok(found.some((problem) => problem.startsWith('metric pattern "helm_(release"')));
+    assert.equal(found.length, 5, found.join("\n"));
+  });
+
   it("takes flags over environment over file", () => {
     const file = configFile(
       "schedule: '*/10 * * * *'\nnamespaces: [a, b]\nweb:\n  listenAddress: ':1000'\nlog: {level: debug}\n",

@@ -9,6 +9,9 @@ import { parse as parseYaml } from "yaml";
 import type { DriftOptions } from "../analysis/drift/drift.ts";
 import { envName, OPTIONS, type OptionName, type OptionSpec } from "./options.ts";
 import { parseIgnoreRules } from "./ignore-rules.ts";
+import { labelSelectorProblem } from "./label-selector.ts";
+import type { ReleaseFilter } from "../model/release-filter.ts";
+import { wholeMatch } from "../util/text.ts";
 import { scalarText } from "../util/text.ts";
 import { errorMessage } from "../util/errors.ts";
 
@@ -17,6 +20,9 @@ export interface Config {
   readonly context?: string;
   readonly namespaces: readonly string[];
   readonly excludeNamespaces: readonly string[];
+  /** --releases, --exclude-releases, --namespace-selector. */
+  readonly releaseFilter: ReleaseFilter;
+  readonly metricFilter: MetricFilterSpec;
   readonly schedule: string;
   readonly scanTimeoutMs: number;
   readonly terminatingAfterMs: number;
@@ -31,6 +37,12 @@ export interface Config {
   readonly logFormat: "json" | "logfmt";
   readonly output: "table" | "json";
   readonly drift: DriftOptions;
+}
+
+/** --metric-allowlist, --metric-denylist: regexes over whole metric names; one of them is empty. */
+export interface MetricFilterSpec {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -152,6 +164,26 @@ export function resolveConfig(sources: ConfigSources): Config {
       problems.push(`namespace ${JSON.stringify(namespace)} is not a valid namespace name`);
     }
   }
+  const releases = list(get("releases")?.value);
+  const excludeReleases = list(get("exclude-releases")?.value);
+  for (const glob of [...releases, ...excludeReleases]) {
+    if (!RELEASE_GLOB.test(glob))
+      problems.push(
+        `release glob ${JSON.stringify(glob)} must be <name> or <namespace>/<name>, of lower-case letters, digits, '-', '.', and the wildcards * and ?`,
+      );
+  }
+  const namespaceSelector = check("namespace-selector", (value) => {
+    const why = labelSelectorProblem(value);
+    return why === undefined ? value : invalid(why);
+  });
+  const metricAllowlist = list(get("metric-allowlist")?.value);
+  const metricDenylist = list(get("metric-denylist")?.value);
+  if (metricAllowlist.length > 0 && metricDenylist.length > 0)
+    problems.push("--metric-allowlist and --metric-denylist are mutually exclusive: set one of them");
+  for (const pattern of [...metricAllowlist, ...metricDenylist]) {
+    const regex = wholeMatch(pattern);
+    if (!(regex instanceof RegExp)) problems.push(`metric pattern ${JSON.stringify(pattern)}: ${regex}`);
+  }
 
   if (
     problems.length > 0 ||
@@ -175,6 +207,12 @@ export function resolveConfig(sources: ConfigSources): Config {
     ...(webConfigFile && { webConfigFile }),
     namespaces,
     excludeNamespaces,
+    releaseFilter: {
+      releases,
+      excludeReleases,
+      ...(namespaceSelector !== undefined && namespaceSelector.trim() !== "" && { namespaceSelector }),
+    },
+    metricFilter: { allow: metricAllowlist, deny: metricDenylist },
     schedule,
     scanTimeoutMs,
     terminatingAfterMs,
@@ -196,6 +234,9 @@ export function resolveConfig(sources: ConfigSources): Config {
     },
   };
 }
+
+/** A release name (lower-case DNS labels joined by dots, as helm allows), optionally after its namespace and '/'; with globs. */
+const RELEASE_GLOB = /^([a-z0-9*?][-a-z0-9*?]*\/)?[a-z0-9*?][-a-z0-9.*?]*$/;
 
 function readConfigFile(path: string, problems: string[]): Record<string, unknown> {
   let text: string;

@@ -37,6 +37,42 @@ export const OPTIONS = [
     description: "Comma-separated namespaces to skip",
   },
   {
+    flag: "releases",
+    type: "list",
+    fileKey: ["releases"],
+    description:
+      "Comma-separated globs (* and ?) of releases to scan, as <name> or <namespace>/<name> (default: all)",
+  },
+  {
+    flag: "exclude-releases",
+    type: "list",
+    fileKey: ["excludeReleases"],
+    description: "Comma-separated globs (* and ?) of releases to skip, as <name> or <namespace>/<name>",
+  },
+  {
+    flag: "namespace-selector",
+    type: "string",
+    fileKey: ["namespaceSelector"],
+    description:
+      "Kubernetes label selector: only releases in namespaces it matches are scanned, re-read at each scan (needs list and watch on namespaces)",
+  },
+  {
+    flag: "metric-allowlist",
+    type: "list",
+    fileKey: ["metricAllowlist"],
+    description:
+      "Comma-separated regexes, each matching a whole metric name: only the helm_release_* and helm_orphaned_* metrics they match are exposed (not with --metric-denylist)",
+    command: "serve",
+  },
+  {
+    flag: "metric-denylist",
+    type: "list",
+    fileKey: ["metricDenylist"],
+    description:
+      "Comma-separated regexes, each matching a whole metric name: the helm_release_* and helm_orphaned_* metrics they match are not exposed (not with --metric-allowlist)",
+    command: "serve",
+  },
+  {
     flag: "schedule",
     type: "string",
     fileKey: ["schedule"],

@@ -31,6 +31,9 @@ class Recorder implements RequestObserver {
   get codes(): number[] {
     return this.requests.map((request) => request.code);
   }
+  get failures(): (string | undefined)[] {
+    return this.requests.map((request) => request.failure);
+  }
 }
 
 const object = (name: string, resourceVersion = "1") => ({
@@ -126,7 +129,7 @@ describe("KubeClient lists", () => {
       return true;
     });
     assert.deepEqual(recorder.codes, [403], "not retried");
-    assert.equal(recorder.requests[0]?.ok, false);
+    assert.deepEqual(recorder.failures, ["403"]);
   });
 });
 
@@ -151,10 +154,7 @@ describe("KubeClient retries reads", () => {
     );
     assert.equal(got.metadata.name, "ok");
     assert.deepEqual(recorder.codes, [429, 503, 200]);
-    assert.deepEqual(
-      recorder.requests.map((request) => request.ok),
-      [false, false, true],
-    );
+    assert.deepEqual(recorder.failures, ["429", "503", undefined]);
     const [first, second] = server.requests;
     assert.ok(first && second);
     const gap = second.at - first.at;
@@ -259,7 +259,9 @@ describe("KubeClient retries reads", () => {
       const got = await client.get<{ metadata: { name: string } }>("/api/v1/x", "x");
       assert.equal(got.metadata.name, "up");
       assert.equal(recorder.codes[0], 0);
+      assert.equal(recorder.failures[0], "network");
       assert.equal(recorder.codes.at(-1), 200);
+      assert.equal(recorder.failures.at(-1), undefined);
     } finally {
       await (await late)?.close();
     }
@@ -272,6 +274,18 @@ describe("KubeClient retries reads", () => {
       return true;
     });
     assert.deepEqual(recorder.codes, [0]);
+    assert.deepEqual(recorder.failures, ["timeout"]);
+  });
+
+  it("observes a read the caller stops while it waits for the answer as canceled, not as the server's failure", async () => {
+    const controller = new AbortController();
+    const { client, recorder } = await setUp(() => {
+      controller.abort(new Error("shutting down")); // the request arrived; it is never answered
+    });
+    await assert.rejects(client.get("/api/v1/namespaces", "namespaces", controller.signal), {
+      name: "AbortError",
+    });
+    assert.deepEqual(recorder.failures, ["canceled"]);
   });
 });
 
@@ -311,8 +325,8 @@ describe("KubeClient watches", () => {
     );
   });
 
-  it("throws an ERROR event as a KubeApiError: 410 Gone", async () => {
-    const { client } = await setUp((_request, response) => {
+  it("throws an ERROR event as a KubeApiError: 410 Gone, observed with the event's code", async () => {
+    const { client, recorder } = await setUp((_request, response) => {
       openWatch(response)({
         type: "ERROR",
         object: status(410, "Expired", "too old resource version: 1 (5)"),
@@ -330,6 +344,7 @@ describe("KubeClient watches", () => {
         return true;
       },
     );
+    assert.deepEqual(recorder.failures, ["410"], "the stream began 200; the server's answer is the event");
   });
 
   it("throws a refused watch (403, 429 with its Retry-After) with its status, observed with its code", async () => {
@@ -352,10 +367,11 @@ describe("KubeClient watches", () => {
       (error: unknown) => error instanceof KubeApiError && error.retryAfter === "3",
     );
     assert.deepEqual(recorder.codes, [403, 429]);
+    assert.deepEqual(recorder.failures, ["403", "429"]);
   });
 
   it("fails a watch that hears nothing for its idle timeout", async () => {
-    const { client } = await setUp((_request, response) => {
+    const { client, recorder } = await setUp((_request, response) => {
       openWatch(response); // open, then silence: a black-holed connection looks the same
     });
     await assert.rejects(
@@ -367,6 +383,26 @@ describe("KubeClient watches", () => {
       ),
       (error: unknown) => error instanceof KubeTimeoutError,
     );
+    assert.deepEqual(recorder.failures, ["timeout"]);
+  });
+
+  it("observes a watch the exporter stops as canceled", async () => {
+    const controller = new AbortController();
+    const { client, recorder } = await setUp((_request, response) => {
+      openWatch(response);
+      setTimeout(() => {
+        controller.abort();
+      }, 50);
+    });
+    await assert.rejects(
+      client.watch(
+        "/api/v1/secrets",
+        "secrets",
+        { resourceVersion: "1", timeoutSeconds: 60, signal: controller.signal },
+        () => undefined,
+      ),
+    );
+    assert.deepEqual(recorder.failures, ["canceled"]);
   });
 });
 

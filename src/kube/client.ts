@@ -27,11 +27,36 @@ export type Verb = "get" | "list" | "watch";
 export interface ObservedRequest {
   readonly verb: Verb;
   readonly resource: string;
-  readonly ok: boolean;
+  /** Why it failed (see FailureCode); undefined when it succeeded. */
+  readonly failure: FailureCode | undefined;
   /** The HTTP status, 0 when there was none (connection refused or reset, timeout, abort). */
   readonly code: number;
   readonly bytes: number;
   readonly seconds: number;
+}
+
+/**
+ * Why a request failed, as the `code` label of the request error counter: the HTTP status as
+ * text ("403", "429", "500"; a watch's ERROR event gives its Status code, such as "410"), or,
+ * with no status to give, "timeout" (nothing heard in time), "canceled" (stopped by the
+ * exporter: a scan's timeout, shutdown, a watch no longer needed) or "network" (the connection
+ * was refused, reset or cut, or the answer could not be read). A fixed set plus the statuses
+ * 100 to 599: the label's cardinality stays bounded whatever a server or proxy answers.
+ */
+export type FailureCode = `${number}` | "other" | "timeout" | "canceled" | "network";
+
+/** The FailureCode of a status (anything but 2xx), "other" outside what HTTP defines. */
+export function statusFailure(status: number): FailureCode {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? `${status}` : "other";
+}
+
+/** The FailureCode of an attempt that threw; `status` is the one heard before, 0 if none. */
+export function failureCode(error: unknown, status: number, signal?: AbortSignal): FailureCode {
+  if (error instanceof KubeApiError) return statusFailure(error.status);
+  if (signal?.aborted) return "canceled";
+  if (error instanceof KubeTimeoutError) return "timeout";
+  if (status !== 0 && (status < 200 || status >= 300)) return statusFailure(status);
+  return "network";
 }
 
 export interface RequestObserver {
@@ -296,7 +321,7 @@ export class KubeClient {
     );
     const started = performance.now();
     let code = 0;
-    let ok = false;
+    let failure: FailureCode | undefined;
     this.observer?.watching?.(resource, 1);
     try {
       await stream(url, requestOptions, {
@@ -330,13 +355,15 @@ export class KubeClient {
           onEvent(event as WatchEvent);
         },
       });
-      ok = true;
+    } catch (error) {
+      failure = failureCode(error, code, options.signal);
+      throw error;
     } finally {
       this.observer?.watching?.(resource, -1);
       this.observer?.observe({
         verb: "watch",
         resource,
-        ok,
+        failure,
         code,
         bytes: 0, // already reported as received
         seconds: (performance.now() - started) / 1000,
@@ -467,14 +494,19 @@ export class KubeClient {
     const options = await this.requestOptions(accept ?? "application/json", signal, this.timeoutMs);
     const started = performance.now();
     let response: Response | undefined;
+    let failure: FailureCode | undefined;
     try {
       response = await send(url, options);
+      if (response.status < 200 || response.status >= 300) failure = statusFailure(response.status);
       return response;
+    } catch (error) {
+      failure = failureCode(error, 0, signal);
+      throw error;
     } finally {
       this.observer?.observe({
         verb,
         resource,
-        ok: response !== undefined && response.status >= 200 && response.status < 300,
+        failure,
         code: response?.status ?? 0,
         bytes: response?.bytes ?? 0,
         seconds: (performance.now() - started) / 1000,

@@ -258,8 +258,8 @@ export const SELF_METRICS = {
   apiRequestErrors: {
     name: "helm_drift_exporter_kube_api_request_errors_total",
     type: "counter",
-    labels: ["verb", "resource"],
-    help: "Requests to the Kubernetes API that failed (error status or transport error).",
+    labels: ["verb", "resource", "code"],
+    help: "Requests to the Kubernetes API that failed, by code: the HTTP status (403, 429, 500, ...), or timeout, canceled or network when there was none.",
   },
   apiResponseBytes: {
     name: "helm_drift_exporter_kube_api_response_bytes_total",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Verb } from "../kube/client.ts";
+import type { FailureCode, Verb } from "../kube/client.ts";
 import { parseExposition } from "../../test/support/metrics-text.ts";
 import { MetricsRecorder, type ScanResult } from "./recorder.ts";
 import { SelfMetrics } from "./self-metrics.ts";
@@ -23,8 +23,8 @@ describe("MetricsRecorder and SelfMetrics.apply", () => {
     const relayed = new SelfMetrics({ processMetrics: false });
     const recorder = new MetricsRecorder();
     const observers = [direct, recorder];
-    const observe = (verb: Verb, resource: string, ok: boolean, bytes: number) => {
-      for (const o of observers) o.observe({ verb, resource, ok, bytes });
+    const observe = (verb: Verb, resource: string, failure: FailureCode | undefined, bytes: number) => {
+      for (const o of observers) o.observe({ verb, resource, failure, bytes });
     };
     const received = (resource: string, bytes: number) => {
       for (const o of observers) o.received("watch", resource, bytes);
@@ -37,23 +37,27 @@ describe("MetricsRecorder and SelfMetrics.apply", () => {
     };
 
     assert.ok(recorder.empty);
-    observe("get", "secrets", true, 100);
+    observe("get", "secrets", undefined, 100);
     watching("configmaps", 1);
     received("configmaps", 50);
-    observe("list", "pods", false, 0);
+    observe("list", "pods", "403", 0);
+    observe("list", "pods", "403", 0);
+    observe("list", "pods", "timeout", 0);
     scanFinished("success");
     assert.ok(!recorder.empty);
     relayed.apply(recorder.take());
     assert.ok(recorder.empty);
     assert.deepEqual(await exposition(relayed), await exposition(direct));
 
-    observe("watch", "configmaps", true, 10);
+    observe("watch", "configmaps", undefined, 10);
+    observe("watch", "configmaps", "410", 10);
     watching("configmaps", -1);
     watching("pods", 1);
     received("pods", 0);
     scanFinished("partial");
     scanFinished("skipped");
-    observe("get", "secrets", true, 5);
+    observe("get", "secrets", undefined, 5);
+    observe("list", "pods", "403", 0);
     // As it crosses to the serving thread.
     relayed.apply(structuredClone(recorder.take()));
     assert.deepEqual(await exposition(relayed), await exposition(direct));

@@ -4,7 +4,7 @@
  * adds them to its SelfMetrics, the one registry (SelfMetrics.apply).
  */
 import { getHeapStatistics } from "node:v8";
-import type { RequestObserver, Verb } from "../kube/client.ts";
+import type { FailureCode, ObservedRequest, RequestObserver, Verb } from "../kube/client.ts";
 
 /** How a scan ended (helm_drift_exporter_scans_total's result label). */
 export type ScanResult = "success" | "partial" | "error" | "timeout" | "skipped";
@@ -17,7 +17,8 @@ export interface MetricsBatch {
     readonly verb: Verb;
     readonly resource: string;
     readonly count: number;
-    readonly errors: number;
+    /** Failed requests by their code label. */
+    readonly errors: Readonly<Partial<Record<FailureCode, number>>>;
     readonly bytes: number;
   }[];
   /** Net change of open watches per resource. */
@@ -32,7 +33,7 @@ interface RequestDelta {
   verb: Verb;
   resource: string;
   count: number;
-  errors: number;
+  errors: Partial<Record<FailureCode, number>>;
   bytes: number;
 }
 
@@ -45,10 +46,11 @@ export class MetricsRecorder implements RequestObserver {
     return this.requests.size === 0 && this.watches.size === 0 && this.scans.length === 0;
   }
 
-  observe(request: { verb: Verb; resource: string; ok: boolean; bytes: number }): void {
+  observe(request: Pick<ObservedRequest, "verb" | "resource" | "failure" | "bytes">): void {
     const delta = this.delta(request.verb, request.resource);
     delta.count++;
-    if (!request.ok) delta.errors++;
+    if (request.failure !== undefined)
+      delta.errors[request.failure] = (delta.errors[request.failure] ?? 0) + 1;
     delta.bytes += request.bytes;
   }
 
@@ -83,7 +85,7 @@ export class MetricsRecorder implements RequestObserver {
     const key = `${verb} ${resource}`;
     let delta = this.requests.get(key);
     if (!delta) {
-      delta = { verb, resource, count: 0, errors: 0, bytes: 0 };
+      delta = { verb, resource, count: 0, errors: {}, bytes: 0 };
       this.requests.set(key, delta);
     }
     return delta;

@@ -1,6 +1,6 @@
 /** Live metrics about the exporter itself: build, scans, Kubernetes API usage, process. */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import type { RequestObserver, Verb } from "../kube/client.ts";
+import type { ObservedRequest, RequestObserver, Verb } from "../kube/client.ts";
 import type { MetricsBatch, ScannerRestartReason, ScanResult } from "./recorder.ts";
 import { SELF_METRICS as M } from "./catalog.ts";
 import { VERSION } from "../util/version.ts";
@@ -72,10 +72,10 @@ export class SelfMetrics implements RequestObserver {
     }
   }
 
-  observe(request: { verb: Verb; resource: string; ok: boolean; bytes: number }): void {
+  observe(request: Pick<ObservedRequest, "verb" | "resource" | "failure" | "bytes">): void {
     const labels = { verb: request.verb, resource: request.resource };
     this.requests.inc(labels);
-    if (!request.ok) this.requestErrors.inc(labels);
+    if (request.failure !== undefined) this.requestErrors.inc({ ...labels, code: request.failure });
     this.responseBytes.inc(labels, request.bytes);
   }
 
@@ -101,7 +101,8 @@ export class SelfMetrics implements RequestObserver {
     for (const request of batch.requests) {
       const labels = { verb: request.verb, resource: request.resource };
       if (request.count > 0) this.requests.inc(labels, request.count);
-      if (request.errors > 0) this.requestErrors.inc(labels, request.errors);
+      for (const [code, count] of Object.entries(request.errors))
+        this.requestErrors.inc({ ...labels, code }, count);
       this.responseBytes.inc(labels, request.bytes);
     }
     for (const { resource, delta } of batch.watches) this.watches.inc({ resource }, delta);

@@ -142,7 +142,11 @@ function releaseGauges(registry: Registry) {
 }
 type ReleaseGauges = ReturnType<typeof releaseGauges>;
 
-export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
+/** `hidden`: metrics left out of the text (--metric-allowlist, --metric-denylist). */
+export async function renderSnapshot(
+  snapshot: Snapshot,
+  hidden: ReadonlySet<string> = new Set(),
+): Promise<string> {
   const registry = new Registry();
   const g = releaseGauges(registry);
   for (const [index, report] of snapshot.releases.entries()) {
@@ -193,5 +197,6 @@ export async function renderSnapshot(snapshot: Snapshot): Promise<string> {
     collectorSuccess.set({ collector: collector.name }, collector.success ? 1 : 0);
     collectorDuration.set({ collector: collector.name }, collector.durationSeconds);
   }
+  for (const name of hidden) registry.removeSingleMetric(name);
   return registry.metrics();
 }

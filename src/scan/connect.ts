@@ -3,6 +3,7 @@ import type { Config } from "../config/config.ts";
 import { KubeClient, type RequestObserver } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { NamespaceScope } from "../read/namespaces.ts";
+import type { ReleaseFilter } from "../model/release-filter.ts";
 import { createScanContext } from "./context.ts";
 import { scan } from "./scanner.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -25,6 +26,7 @@ export async function connectScanner(
   const context = createScanContext({
     client,
     scope,
+    releaseFilter: config.releaseFilter,
     watch,
     concurrency: config.scanConcurrency,
     driftOptions: config.drift,
@@ -34,7 +36,7 @@ export async function connectScanner(
     terminatingAfterMs: config.terminatingAfterMs,
     logger,
   });
-  const reachable = await reportReachability(client, logger, scope);
+  const reachable = await reportReachability(client, logger, scope, config.releaseFilter);
   return {
     /** Whether the API server answered at connect time (serve scans anyway: it may come up later). */
     reachable,
@@ -55,8 +57,16 @@ async function reportReachability(
   client: KubeClient,
   logger: Logger,
   scope: NamespaceScope,
+  filter: ReleaseFilter,
 ): Promise<boolean> {
-  const where = { server: client.serverUrl, namespaces: scope.include, excludeNamespaces: scope.exclude };
+  const where = {
+    server: client.serverUrl,
+    namespaces: scope.include,
+    excludeNamespaces: scope.exclude,
+    ...(filter.releases.length > 0 && { releases: filter.releases }),
+    ...(filter.excludeReleases.length > 0 && { excludeReleases: filter.excludeReleases }),
+    ...(filter.namespaceSelector !== undefined && { namespaceSelector: filter.namespaceSelector }),
+  };
   try {
     const version = await client.get<{ gitVersion?: string }>(
       "/version",

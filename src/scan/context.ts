@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { Collections } from "../read/collections.ts";
 import { Discovery } from "../read/discovery.ts";
 import type { NamespaceScope } from "../read/namespaces.ts";
+import { NO_RELEASE_FILTER, type ReleaseFilter } from "../model/release-filter.ts";
 import { RevisionReader } from "../read/release-storage.ts";
 import { GenerationalMemo } from "../util/generational-memo.ts";
 import type { Examined } from "./collectors/rollback.ts";
@@ -22,6 +23,8 @@ export interface ScanContext {
   readonly reader: RevisionReader;
   readonly discovery: Discovery;
   readonly scope: NamespaceScope;
+  /** Which releases of those namespaces are in scope, decided at the start of each scan. */
+  readonly releaseFilter: ReleaseFilter;
   readonly concurrency: number;
   readonly driftOptions: DriftOptions;
   /** Deletion older than this, with finalizers left, counts as stuck. */
@@ -47,6 +50,7 @@ export interface ScanMemory {
 export interface ScanSetup {
   readonly client: KubeClient;
   readonly scope: NamespaceScope;
+  readonly releaseFilter?: ReleaseFilter;
   /** A long-running server keeps what it read current with watches; a one-shot scan lists. */
   readonly watch: boolean;
   /** The server ends each watch after about this long (default a minute). */
@@ -72,6 +76,7 @@ export function createScanContext(setup: ScanSetup): ScanContext {
     reader: new RevisionReader(client, { maxDecodedBytes: setup.maxDecodedBytes }, setup.maxHeldBytes),
     discovery: new Discovery(client),
     scope: setup.scope,
+    releaseFilter: setup.releaseFilter ?? NO_RELEASE_FILTER,
     concurrency: setup.concurrency,
     driftOptions: setup.driftOptions,
     terminatingAfterMs: setup.terminatingAfterMs,

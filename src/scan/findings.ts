@@ -6,6 +6,7 @@ import type { HooksResult } from "../analysis/hooks.ts";
 import type { ClusterObject } from "../analysis/hooks.ts";
 import type { DecodeResult } from "../helm/decode.ts";
 import type { RevisionRef, StorageListing } from "../read/release-storage.ts";
+import type { ReleaseScope } from "../read/release-scope.ts";
 import type { ReleaseFindings } from "../report/snapshot.ts";
 import type { StatusReport } from "../analysis/status.ts";
 import type { ReadinessReport } from "../analysis/rollback/types.ts";
@@ -22,7 +23,10 @@ export interface ReleaseHistory {
 
 export interface ReleasesSeen {
   readonly histories: readonly ReleaseHistory[];
+  /** The revisions of the releases in scope, and what could not be listed. */
   readonly listing: StorageListing;
+  /** Which releases this scan covers: those out of scope are neither read nor ever gone. */
+  readonly scope: ReleaseScope;
   /** Releases listed whose records could not be fetched: unknown this scan, with why. */
   readonly unfetched: ReadonlyMap<string, string>;
 }
@@ -54,5 +58,6 @@ export interface Findings {
 export const NOTHING_SEEN: ReleasesSeen = {
   histories: [],
   listing: { revisions: [], errors: [{ storage: "secret", path: "", message: "release storage not read" }] },
+  scope: { includes: () => false, judgesHooksIn: () => false },
   unfetched: new Map(),
 };

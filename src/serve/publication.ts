@@ -27,8 +27,12 @@ export type PublishedMessage = {
     : Published[K];
 };
 
-export async function preparePublication(snapshot: Snapshot): Promise<Published> {
-  const metricsBody = Buffer.from(await renderSnapshot(snapshot), "utf8");
+/** `hiddenMetrics`: what --metric-allowlist/--metric-denylist leave out of the exposition. */
+export async function preparePublication(
+  snapshot: Snapshot,
+  hiddenMetrics: ReadonlySet<string> = new Set(),
+): Promise<Published> {
+  const metricsBody = Buffer.from(await renderSnapshot(snapshot, hiddenMetrics), "utf8");
   const metricsDeflated = await deflateRaw(metricsBody, { finishFlush: zlib.constants.Z_FULL_FLUSH });
   const scanJson = JSON.stringify(scanBlockJson(snapshot));
   const releases = renderReleases(scanJson, snapshot);

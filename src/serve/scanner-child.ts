@@ -9,6 +9,7 @@ import { createLogger } from "../log/logger.ts";
 import { MetricsRecorder } from "../metrics/recorder.ts";
 import type { Published } from "../server/published.ts";
 import { preparePublication } from "./publication.ts";
+import { excludedMetrics, unmatchedPatterns } from "../metrics/metric-filter.ts";
 import { connectScanner } from "../scan/connect.ts";
 import { ScanLoop } from "./loop.ts";
 import type { FromScanner, ToScanner } from "./scanner-process.ts";
@@ -33,6 +34,10 @@ const config = await new Promise<Config>((resolve) => {
   });
 });
 const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+// Decided once: the lists are over the catalogue's metric names, which do not change.
+const hiddenMetrics = excludedMetrics(config.metricFilter);
+for (const pattern of unmatchedPatterns(config.metricFilter))
+  logger.warn({ pattern }, "metric pattern matches no helm_release_* or helm_orphaned_* metric");
 const recorder = new MetricsRecorder();
 let unsent: Published | undefined;
 let lastFlush = 0;
@@ -58,7 +63,7 @@ const scanner = await connectScanner(config, logger, recorder, true).catch((erro
 const loop = new ScanLoop({
   scan: scanner.run,
   publish: async (snapshot) => {
-    unsent = await preparePublication(snapshot);
+    unsent = await preparePublication(snapshot, hiddenMetrics);
   },
   schedule: config.schedule,
   timeoutMs: config.scanTimeoutMs,

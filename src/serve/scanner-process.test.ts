@@ -163,8 +163,8 @@ describe("scanner process", () => {
       assert.equal(started.store.ready, false, "not ready: no scan has read release storage");
       const requests = await sample("helm_drift_exporter_kube_api_request_errors_total");
       assert.ok(
-        requests.some((s) => s.value > 0),
-        "its failed requests are counted",
+        requests.some((s) => s.value > 0 && s.labels.code === "403"),
+        "its failed requests are counted, with the status the server answered",
       );
       assert.ok((await sample("helm_drift_exporter_scanner_heap_used_bytes"))[0]?.value);
       if (process.platform === "linux") {

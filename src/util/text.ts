@@ -47,3 +47,12 @@ export function printable(text: string): string {
 export function printableLines(text: string): string {
   return text.split("\n").map(printable).join("\n");
 }
+
+/** A regex (JavaScript syntax, `u` flag) that must match a whole string, as Prometheus' relabelling regexes do; or why it does not compile. */
+export function wholeMatch(pattern: string): RegExp | string {
+  try {
+    return new RegExp(`^(?:${pattern})$`, "u");
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}

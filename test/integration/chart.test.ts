@@ -140,6 +140,12 @@ const SAMPLES: Record<Exclude<OptionName, "output">, unknown> = {
   context: "remote",
   namespaces: ["team-a", "team-b"],
   "exclude-namespaces": ["kube-system"],
+  releases: ["team-a/*", "shop-?"],
+  "exclude-releases": ["*-canary"],
+  "namespace-selector": "team in (a,b),!skip",
+  "metric-allowlist": ["helm_release_status", "helm_release_drift.*"],
+  // Exclusive with the allowlist: set, but empty, so the exporter still reads the file.
+  "metric-denylist": [],
   schedule: "*/7 * * * *",
   "scan.timeout": "7m",
   "scan.concurrency": 3,

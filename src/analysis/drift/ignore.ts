@@ -1,4 +1,5 @@
 /** What users tell the exporter to ignore: config rules, live-object annotations, HPAs. */
+import { globMatches } from "../../util/glob.ts";
 import { scalarText } from "../../util/text.ts";
 import { pointerMatches, type FieldPath } from "./path.ts";
 
@@ -27,15 +28,6 @@ export interface ObjectIdentity {
   readonly group: string;
   readonly kind: string;
   readonly name: string;
-}
-
-export function globMatches(glob: string | undefined, value: string): boolean {
-  if (glob === undefined) return true;
-  const pattern = glob
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replaceAll("*", ".*")
-    .replaceAll("?", ".");
-  return new RegExp(`^${pattern}$`).test(value);
 }
 
 export function ruleMatchesObject(rule: IgnoreRule, object: ObjectIdentity): boolean {

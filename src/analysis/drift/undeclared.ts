@@ -5,7 +5,7 @@
  * fields a manifest declares, server-side apply only those Helm owns), so they are found
  * from managedFields: the fields a person's tool owns that the manifest does not declare.
  */
-import { globMatches } from "./ignore.ts";
+import { globMatches } from "../../util/glob.ts";
 import { ownersOf, segmentOf, type ManagedFieldsEntry } from "./managed-fields.ts";
 import { isObject } from "../../util/object.ts";
 import { itemKey, mergeKeys } from "./merge-keys.ts";

@@ -62,13 +62,16 @@ async function collectHooks(
   );
   errors.push(...hookObjects.errors);
   // Objects of a release this scan could not see are neither its leftovers nor a gone release's:
-  // that release is unknown. The same for hooks in namespaces whose storage was not listed.
+  // that release is unknown. The same for hooks in namespaces whose storage was not listed. A
+  // release out of scope is not gone either: its objects, and hooks it may own, are not judged.
   const unknown = (namespace: string, release: string) =>
     !listedNamespace(seen.listing, namespace) || seen.unfetched.has(releaseKey({ namespace, release }));
   return analyzeHooks({
     releases,
     hookObjects: hookObjects.objects.filter(
-      (object) => object.namespace === undefined || listedNamespace(seen.listing, object.namespace),
+      (object) =>
+        seen.scope.judgesHooksIn(object.namespace) &&
+        (object.namespace === undefined || listedNamespace(seen.listing, object.namespace)),
     ),
     // Cluster-scoped objects come from cluster-wide lists: keep those of releases this scan covers,
     // or a release in another namespace would look gone.
@@ -79,6 +82,7 @@ async function collectHooks(
         release !== undefined &&
         namespace !== undefined &&
         inScope(context.scope, namespace) &&
+        seen.scope.includes(namespace, release) &&
         !unknown(namespace, release)
       );
     }),

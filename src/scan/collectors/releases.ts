@@ -8,7 +8,14 @@ import { analyzeStatus } from "../../analysis/status.ts";
 import type { DecodeResult } from "../../helm/decode.ts";
 import type { Logger } from "../../log/logger.ts";
 import { releaseKey } from "../../model/refs.ts";
-import { FetchError, listRevisions, type RevisionRef } from "../../read/release-storage.ts";
+import {
+  FetchError,
+  listRevisions,
+  type RevisionRef,
+  type StorageListing,
+} from "../../read/release-storage.ts";
+import { releaseScope, selectedNamespaces, type ReleaseScope } from "../../read/release-scope.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { mapLimit } from "../../util/pool.ts";
 import type { Collector } from "../collector.ts";
 import type { ScanContext } from "../context.ts";
@@ -20,7 +27,7 @@ export const releasesCollector: Collector = {
 };
 
 async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleasesSeen> {
-  const listing = await listRevisions(context.collections, context.scope, context.signal);
+  const { listing, scope } = await listInScope(context);
   for (const error of listing.errors) {
     errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
   }
@@ -39,7 +46,33 @@ async function collectReleases(context: ScanContext, errors: string[]): Promise<
       return undefined;
     }
   });
-  return { histories: histories.filter((history) => history !== undefined), listing, unfetched };
+  return { histories: histories.filter((history) => history !== undefined), listing, scope, unfetched };
+}
+
+/**
+ * The revisions of the releases in scope. Storage is listed whole (metadata-only), then what is
+ * out of scope is dropped before any record is read. A selector that cannot be evaluated leaves
+ * the scope unknown: as if no storage could be listed, so releases are served stale, never gone.
+ */
+async function listInScope(context: ScanContext): Promise<{ listing: StorageListing; scope: ReleaseScope }> {
+  const { collections, releaseFilter, signal } = context;
+  const listing = await listRevisions(collections, context.scope, signal);
+  let selected: ReadonlySet<string> | undefined;
+  if (releaseFilter.namespaceSelector !== undefined) {
+    try {
+      selected = await selectedNamespaces(collections, releaseFilter.namespaceSelector, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const failed = { storage: "secret" as const, path: "/api/v1/namespaces", message: errorMessage(error) };
+      return {
+        listing: { revisions: [], errors: [...listing.errors, failed] },
+        scope: { includes: () => false, judgesHooksIn: () => false },
+      };
+    }
+  }
+  const scope = releaseScope(releaseFilter, selected, listing.revisions);
+  const revisions = listing.revisions.filter((ref) => scope.includes(ref.namespace, ref.release));
+  return { listing: { ...listing, revisions }, scope };
 }
 
 /**
