@@ -4,7 +4,7 @@
  * storage label. A record that cannot be fetched leaves its release unknown this scan, never
  * unreadable.
  */
-import { analyzeStatus } from "../../analysis/status.ts";
+import { analyzeStatus, type RecordRead } from "../../analysis/status.ts";
 import type { DecodeResult } from "../../helm/decode.ts";
 import type { Logger } from "../../log/logger.ts";
 import { releaseKey } from "../../model/refs.ts";
@@ -20,7 +20,12 @@ export const releasesCollector: Collector = {
 };
 
 async function collectReleases(context: ScanContext, errors: string[]): Promise<ReleasesSeen> {
-  const listing = await listRevisions(context.collections, context.scope, context.signal);
+  const listing = await listRevisions(
+    context.collections,
+    context.scope,
+    context.signal,
+    context.focus?.release,
+  );
   for (const error of listing.errors) {
     errors.push(`cannot list ${error.storage} release storage at ${error.path}: ${error.message}`);
   }
@@ -53,6 +58,7 @@ async function readHistory(context: ScanContext, labelled: readonly RevisionRef[
   const statuses = new Map<number, RevisionRef["status"]>();
   if (latest.ok) statuses.set(latestRef.revision, latest.record.status);
   const base = await findBase(context, labelled, latestRef, latest, statuses);
+  const records = context.focus ? await readEveryRecord(context, labelled, statuses) : undefined;
   const revisions = labelled.map((ref) => {
     const status = statuses.get(ref.revision);
     return status === undefined || status === ref.status ? ref : { ...ref, status };
@@ -74,8 +80,33 @@ async function readHistory(context: ScanContext, labelled: readonly RevisionRef[
     storage: latestRef.storage,
     revisions,
     latest,
+    ...(records && { records }),
   });
   return { status, revisions, latest, base };
+}
+
+/**
+ * Every revision's record, for a release looked at alone (`diagnose`), as `helm history` reads
+ * them: what each revision deployed and, when it failed, why. The reader keeps them, so the
+ * rollback collector does not fetch them again. One that cannot be fetched is said, not fatal.
+ */
+async function readEveryRecord(
+  context: ScanContext,
+  labelled: readonly RevisionRef[],
+  statuses: Map<number, RevisionRef["status"]>,
+): Promise<ReadonlyMap<number, RecordRead>> {
+  const records = new Map<number, RecordRead>();
+  await mapLimit([...labelled], context.concurrency, async (ref) => {
+    try {
+      const result = await context.reader.read(ref, context.signal);
+      records.set(ref.revision, result);
+      if (result.ok) statuses.set(ref.revision, result.record.status);
+    } catch (error) {
+      if (!(error instanceof FetchError)) throw error;
+      records.set(ref.revision, { ok: false, reason: "fetch", message: error.message });
+    }
+  });
+  return records;
 }
 
 /**
