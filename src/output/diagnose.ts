@@ -667,17 +667,21 @@ function hookSteps(report: ReleaseReport): NextStep[] {
   const hooks = report.hooks;
   if (!hooks) return [];
   const steps: NextStep[] = [];
-  for (const hook of hooks.orphaned.filter(
-    (candidate) => candidate.kind === "Job" && candidate.reason !== "succeeded_not_deleted",
-  ))
+  const failedJobs = [
+    ...hooks.running.filter((hook) => hook.state === "failed"),
+    ...hooks.orphaned.filter((hook) => hook.reason !== "succeeded_not_deleted"),
+  ].filter((hook) => hook.kind === "Job");
+  for (const hook of failedJobs) {
+    const ns = `-n ${hook.namespace ?? report.namespace}`;
     steps.push({
       safety: "read",
-      text: `Read why hook ${objectName(hook)} failed`,
+      text: `Read why hook ${objectName(hook)} failed, before anything deletes it`,
       commands: [
-        `kubectl -n ${hook.namespace ?? report.namespace} describe job ${hook.name}`,
-        `kubectl -n ${hook.namespace ?? report.namespace} logs job/${hook.name} --all-containers`,
+        `kubectl ${ns} describe job ${hook.name}`,
+        `kubectl ${ns} logs job/${hook.name} --all-containers`,
       ],
     });
+  }
   for (const hook of hooks.orphaned)
     steps.push({
       safety: "delete",
@@ -711,7 +715,7 @@ function hookSteps(report: ReleaseReport): NextStep[] {
         ],
       },
     );
-  return steps;
+  return dedupe(steps);
 }
 
 function dedupe(steps: readonly NextStep[]): NextStep[] {
