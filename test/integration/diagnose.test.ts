@@ -15,7 +15,7 @@ import { DEFAULT_DRIFT_OPTIONS } from "../../src/analysis/drift/drift.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/helm/decode.ts";
 import { KubeClient, type RequestObserver } from "../../src/kube/client.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import { createScanContext } from "../../src/scan/context.ts";
+import { createScanContext, type ScanFocus } from "../../src/scan/context.ts";
 import { scan } from "../../src/scan/scanner.ts";
 import { writeDiagnoseFixture } from "../support/diagnose-fixtures.ts";
 import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
@@ -58,6 +58,24 @@ class Counter implements RequestObserver {
 /** diagnose's scan, in process: the snapshot, the release's report, and the requests it made. */
 async function focusedScan(namespace: string, release: string, rollbackTarget?: number) {
   const counter = new Counter();
+  const { context, close } = await scanContext(namespace, counter, {
+    release,
+    ...(rollbackTarget !== undefined && { rollbackTarget }),
+  });
+  try {
+    const started = performance.now();
+    const snapshot = await scan(context);
+    const millis = performance.now() - started;
+    const report = snapshot.releases.find((candidate) => candidate.release === release);
+    assert.ok(report, `the scan reports ${release}`);
+    return { snapshot, report, requests: counter.requests, millis };
+  } finally {
+    close();
+  }
+}
+
+/** A one-shot scan's context in one namespace, as the CLI sets it up; `focus` as diagnose does. */
+async function scanContext(namespace: string, counter: Counter, focus?: ScanFocus) {
   const client = await KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
   const context = createScanContext({
     client,
@@ -68,19 +86,15 @@ async function focusedScan(namespace: string, release: string, rollbackTarget?: 
     maxDecodedBytes: DEFAULT_DECODE_LIMITS.maxDecodedBytes,
     terminatingAfterMs: 600_000,
     logger: silentLogger,
-    focus: { release, ...(rollbackTarget !== undefined && { rollbackTarget }) },
+    ...(focus && { focus }),
   });
-  try {
-    const started = performance.now();
-    const snapshot = await scan(context);
-    const millis = performance.now() - started;
-    const report = snapshot.releases.find((candidate) => candidate.release === release);
-    assert.ok(report, `the scan reports ${release}`);
-    return { snapshot, report, requests: counter.requests, millis };
-  } finally {
-    context.collections.close();
-    client.close();
-  }
+  return {
+    context,
+    close: () => {
+      context.collections.close();
+      client.close();
+    },
+  };
 }
 
 /** Records the report for the golden tests when asked to (RECORD_FIXTURES=1). */
@@ -312,25 +326,15 @@ describe("diagnose", { concurrency: 2 }, () => {
   });
 });
 
+/** A scan of the whole namespace, as `scan -n <namespace>` makes it: how many requests. */
 async function focusedScanAll(namespace: string): Promise<number> {
   const counter = new Counter();
-  const client = await KubeClient.connect({ kubeconfig: clusterInfo().kubeconfig }, counter);
-  const context = createScanContext({
-    client,
-    scope: { include: [namespace], exclude: [] },
-    watch: false,
-    concurrency: 8,
-    driftOptions: DEFAULT_DRIFT_OPTIONS,
-    maxDecodedBytes: DEFAULT_DECODE_LIMITS.maxDecodedBytes,
-    terminatingAfterMs: 600_000,
-    logger: silentLogger,
-  });
+  const { context, close } = await scanContext(namespace, counter);
   try {
     await scan(context);
     return counter.requests.length;
   } finally {
-    context.collections.close();
-    client.close();
+    close();
   }
 }
 
