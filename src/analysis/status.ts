@@ -9,7 +9,19 @@ export interface HistoryEntry {
   readonly revision: number;
   readonly status: ReleaseStatus;
   readonly updated?: Date;
+  /** What the revision's own record says, when it was read (`diagnose` reads every revision). */
+  readonly detail?: RevisionDetail;
 }
+
+/** A revision as `helm history` shows it, from its record; or why its record could not be read. */
+export type RevisionDetail =
+  | {
+      readonly chart: ChartInfo;
+      readonly applyMethod: "ssa" | "csa";
+      /** Whole: a failed revision's description is helm's error. */
+      readonly description: string;
+    }
+  | { readonly unreadable: string };
 
 export interface RevisionInput {
   readonly revision: number;
@@ -52,7 +64,14 @@ export interface StatusInput {
   readonly latest:
     | { readonly ok: true; readonly record: ReleaseRecord }
     | ({ readonly ok: false } & Omit<Unreadable, "revision">);
+  /** Records read of any revisions, by revision number (`diagnose`): their history entries show them. */
+  readonly records?: ReadonlyMap<number, RecordRead>;
 }
+
+/** A revision's record as read: decoded, or why not. */
+export type RecordRead =
+  | { readonly ok: true; readonly record: ReleaseRecord }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
 
 export function analyzeStatus(input: StatusInput): StatusReport {
   const history = [...input.revisions].sort((a, b) => a.revision - b.revision);
@@ -74,10 +93,7 @@ export function analyzeStatus(input: StatusInput): StatusReport {
     revisions: history.length,
     failedRevisions: consecutiveFailures(history.map((entry) => entry.status).with(-1, status)),
     ...(lastDeployed && { lastDeployed }),
-    history: history.map((entry) => {
-      const updated = entry.modifiedAt ?? entry.createdAt;
-      return { revision: entry.revision, status: entry.status, ...(updated && { updated }) };
-    }),
+    history: history.map((entry) => historyEntry(entry, input.records?.get(entry.revision))),
     ...(!input.latest.ok && {
       unreadable: {
         revision: latestRef.revision,
@@ -85,6 +101,23 @@ export function analyzeStatus(input: StatusInput): StatusReport {
         message: input.latest.message,
       },
     }),
+  };
+}
+
+/** As `helm history` shows a revision: its record's status and time where read, else its labels'. */
+function historyEntry(entry: RevisionInput, read: RecordRead | undefined): HistoryEntry {
+  const record = read?.ok ? read.record : undefined;
+  const updated = record?.lastDeployed ?? entry.modifiedAt ?? entry.createdAt;
+  const detail: RevisionDetail | undefined = record
+    ? { chart: record.chart, applyMethod: record.applyMethod, description: record.description }
+    : read && !read.ok
+      ? { unreadable: `${read.reason}: ${read.message}` }
+      : undefined;
+  return {
+    revision: entry.revision,
+    status: record?.status ?? entry.status,
+    ...(updated && { updated }),
+    ...(detail && { detail }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ConfigError, resolveConfig, type Config } from "../config/config.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { SelfMetrics } from "../metrics/self-metrics.ts";
+import { renderDiagnosis, renderNoSuchRelease, toDiagnosisJson } from "../output/diagnose.ts";
 import { toScanJson } from "../output/json.ts";
 import { renderTable } from "../output/table.ts";
 import { connectScanner } from "../scan/connect.ts";
@@ -105,6 +106,63 @@ async function scanOnce(config: Config, logger: Logger, diff: boolean): Promise<
   }
 }
 
+/**
+ * `diagnose <release> -n <namespace>`: a scan of that release alone, printed for a person.
+ * Exit 0 healthy, 1 needs attention, 2 on error: no such release, or what it needs could not all
+ * be read while nothing found needs attention (then healthy is unknown).
+ */
+async function diagnoseOnce(
+  config: Config,
+  logger: Logger,
+  target: { release: string; revision?: number },
+): Promise<number> {
+  const metrics = new SelfMetrics({ processMetrics: false });
+  const namespace = config.namespaces[0] ?? "";
+  const focus = {
+    release: target.release,
+    ...(target.revision !== undefined && { rollbackTarget: target.revision }),
+  };
+  const { close, run, reachable, releasesIn } = await connectScanner(config, logger, metrics, false, focus);
+  try {
+    if (!reachable) {
+      process.stderr.write(`${NAME}: the Kubernetes API server does not answer; nothing was read\n`);
+      return EXIT.error;
+    }
+    const signal = AbortSignal.timeout(config.scanTimeoutMs);
+    const snapshot = await run(signal);
+    const report = snapshot.releases.find(
+      (candidate) => candidate.namespace === namespace && candidate.release === target.release,
+    );
+    if (!report) {
+      if (snapshot.outcome === "failed") {
+        const errors = snapshot.collectors.flatMap((collector) => collector.errors);
+        process.stderr.write(
+          `${NAME}: release storage in ${namespace} could not be read: ${errors.join("; ")}\n`,
+        );
+        return EXIT.error;
+      }
+      process.stderr.write(
+        renderNoSuchRelease(target.release, namespace, await releasesIn(namespace, signal)),
+      );
+      return EXIT.error;
+    }
+    process.stdout.write(
+      config.output === "json"
+        ? `${JSON.stringify(toDiagnosisJson(snapshot, report), null, 2)}\n`
+        : renderDiagnosis(snapshot, report, { colour: colourWanted() }),
+    );
+    if (report.attention.length > 0) return EXIT.attention;
+    return snapshot.success ? EXIT.ok : EXIT.error;
+  } finally {
+    close();
+  }
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set (no-color.org: present and not empty). */
+function colourWanted(): boolean {
+  return process.stdout.isTTY && !process.env.NO_COLOR;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let args;
   try {
@@ -137,6 +195,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   try {
     if (args.command === "scan") return await scanOnce(config, logger, args.diff);
+    if (args.diagnose) return await diagnoseOnce(config, logger, args.diagnose);
     await serve(config, logger);
     return EXIT.ok;
   } catch (error) {

@@ -12,7 +12,7 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
   /** Path of the key in the YAML config file. */
   readonly fileKey: readonly string[];
-  /** Only for the `scan` command, or only for `serve`. */
+  /** Only for the one-shot commands (`scan`, `diagnose`), or only for `serve`. */
   readonly command?: "scan" | "serve";
 }
 
@@ -194,7 +194,7 @@ export const OPTIONS = [
     fileKey: ["output"],
     default: "table",
     choices: ["table", "json"],
-    description: "Output of `scan`",
+    description: "Output of `scan` and `diagnose` (table: text for a terminal)",
     command: "scan",
   },
 ] as const satisfies readonly OptionSpec[];

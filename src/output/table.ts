@@ -111,7 +111,8 @@ function renderDiff(report: ReleaseReport, diffOptions: DiffOptions = {}): strin
     );
 }
 
-function resourceHeading(resource: ResourceDrift): string {
+/** An object's drift in a line: what it is, and who changed it when. */
+export function resourceHeading(resource: ResourceDrift): string {
   const { kind, namespace, name } = resource.resource;
   const object = `${kind} ${namespace ? `${namespace}/` : ""}${name}`;
   if (resource.state === "missing") return `${object} is missing`;
@@ -124,7 +125,8 @@ function resourceHeading(resource: ResourceDrift): string {
   return `${object} modified by ${managers}`;
 }
 
-function fieldLines(field: FieldDrift, diffOptions: DiffOptions): string[] {
+/** A drifted field: its path and who owns it now, then declared (-) against live (+). */
+export function fieldLines(field: FieldDrift, diffOptions: DiffOptions): string[] {
   const by = field.managers.length > 0 ? `  (${field.managers.join(", ")})` : "";
   return [
     printable(`  ${field.path}${field.change === "changed" ? "" : ` ${field.change}`}${by}`),
@@ -136,7 +138,7 @@ function indent(lines: readonly string[]): string {
   return lines.map((line) => `  ${line}`).join("\n");
 }
 
-function alignColumns(rows: readonly (readonly string[])[]): string[] {
+export function alignColumns(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   return rows.map((row) =>
     row

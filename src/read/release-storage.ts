@@ -61,11 +61,18 @@ const STORAGE: readonly { driver: StorageDriver; resource: string; fieldSelector
   { driver: "configmap", resource: "configmaps" },
 ];
 
+/**
+ * Every stored revision in scope; with `release`, only that release's (Helm labels each record
+ * `name=<release>`, so the apiserver filters: `diagnose` lists no other release's records).
+ */
 export async function listRevisions(
   collections: Collections,
   scope: NamespaceScope,
   signal?: AbortSignal,
+  release?: string,
 ): Promise<StorageListing> {
+  const labelSelector =
+    release === undefined ? RELEASE_OWNER_SELECTOR : `${RELEASE_OWNER_SELECTOR},name=${release}`;
   const revisions: RevisionRef[] = [];
   const errors: { storage: StorageDriver; path: string; message: string }[] = [];
   for (const { driver, resource, fieldSelector } of STORAGE) {
@@ -76,7 +83,7 @@ export async function listRevisions(
             purpose: "releases",
             path,
             resource,
-            labelSelector: RELEASE_OWNER_SELECTOR,
+            labelSelector,
             ...(fieldSelector && { fieldSelector }),
             metadataOnly: true,
             keep: KEEP_REVISION_REF[driver],

@@ -4,16 +4,21 @@ import { KubeClient, type RequestObserver } from "../kube/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { NamespaceScope } from "../read/namespaces.ts";
 import type { ReleaseFilter } from "../model/release-filter.ts";
-import { createScanContext } from "./context.ts";
+import { listRevisions } from "../read/release-storage.ts";
+import { createScanContext, type ScanFocus } from "./context.ts";
 import { scan } from "./scanner.ts";
 import { errorMessage } from "../util/errors.ts";
 
-/** `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists. */
+/**
+ * `watch`: a long-running server keeps what it read current with watches; a one-shot scan lists.
+ * `focus`: the scan is about one release (`diagnose`), and reads only what it needs.
+ */
 export async function connectScanner(
   config: Config,
   logger: Logger,
   observer: RequestObserver,
   watch: boolean,
+  focus?: ScanFocus,
 ) {
   const client = await KubeClient.connect(
     {
@@ -35,6 +40,7 @@ export async function connectScanner(
     maxHeldBytes: config.scanHeapLimitBytes / 2,
     terminatingAfterMs: config.terminatingAfterMs,
     logger,
+    ...(focus && { focus }),
   });
   const reachable = await reportReachability(client, logger, scope, config.releaseFilter);
   return {
@@ -45,6 +51,12 @@ export async function connectScanner(
       client.close();
     },
     run: (signal: AbortSignal) => scan({ ...context, signal }),
+    /** The names of the releases stored in a namespace (what `diagnose` offers when its release is not there). */
+    releasesIn: async (namespace: string, signal: AbortSignal): Promise<string[]> => {
+      const listing = await listRevisions(context.collections, { include: [namespace], exclude: [] }, signal);
+      if (listing.errors.length > 0) throw new Error(listing.errors.map((error) => error.message).join("; "));
+      return [...new Set(listing.revisions.map((ref) => ref.release))].sort();
+    },
   };
 }
 

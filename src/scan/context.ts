@@ -31,6 +31,8 @@ export interface ScanContext {
   readonly terminatingAfterMs: number;
   readonly memory: ScanMemory;
   readonly logger: Logger;
+  /** Set for `diagnose`: the scan covers this one release only, and reads it in full. */
+  readonly focus?: ScanFocus;
   /** Set per scan: its timeout, or shutdown. */
   readonly signal?: AbortSignal;
 }
@@ -45,6 +47,13 @@ export interface ScanMemory {
   readonly releases: ReleaseMemory;
   /** What applying each rollback target to each live object would meet, by what decides it. */
   readonly examinations: GenerationalMemo<Examined>;
+}
+
+/** One release a scan is about (`diagnose`): only its records, its kinds, its hooks are read. */
+export interface ScanFocus {
+  readonly release: string;
+  /** The revision to check a rollback to (`helm rollback <release> <N>`); absent: a bare rollback's. */
+  readonly rollbackTarget?: number;
 }
 
 export interface ScanSetup {
@@ -62,6 +71,7 @@ export interface ScanSetup {
   readonly maxHeldBytes?: number;
   readonly terminatingAfterMs: number;
   readonly logger: Logger;
+  readonly focus?: ScanFocus;
 }
 
 export function createScanContext(setup: ScanSetup): ScanContext {
@@ -87,5 +97,6 @@ export function createScanContext(setup: ScanSetup): ScanContext {
       examinations: new GenerationalMemo(),
     },
     logger,
+    ...(setup.focus && { focus: setup.focus }),
   };
 }

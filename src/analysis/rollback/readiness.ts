@@ -49,7 +49,12 @@ export interface ReadinessInput {
   }[];
   /** The latest revision's record; undefined when unreadable. */
   readonly last: ReleaseRecord | undefined;
-  /** The target's record (Last - 1), if that revision exists; `unreadable` when it cannot be decoded. */
+  /**
+   * The revision rolled back to when one is named (`helm rollback <release> <N>`); absent: a
+   * bare rollback's, Last - 1.
+   */
+  readonly targetRevision?: number;
+  /** The target's record, if that revision exists; `unreadable` when it cannot be decoded. */
   readonly target?: { readonly record: ReleaseRecord } | { readonly unreadable: string };
   /**
    * The revision an upgrade starts from (newest deployed, else Last if failed or superseded);
@@ -83,7 +88,7 @@ export function analyzeReadiness(input: ReadinessInput): ReadinessReport {
 
 function rollbackReadiness(input: ReadinessInput): RollbackReadiness {
   const lastRevision = Math.max(0, ...input.revisions.map((entry) => entry.revision));
-  const targetRevision = lastRevision - 1;
+  const targetRevision = input.targetRevision ?? lastRevision - 1;
   const targetEntry = input.revisions.find((entry) => entry.revision === targetRevision);
   if (!targetEntry || !input.target) {
     // helm reads the target before it writes anything: nothing written.

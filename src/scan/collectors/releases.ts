@@ -4,7 +4,7 @@
  * storage label. A record that cannot be fetched leaves its release unknown this scan, never
  * unreadable.
  */
-import { analyzeStatus } from "../../analysis/status.ts";
+import { analyzeStatus, type RecordRead } from "../../analysis/status.ts";
 import type { DecodeResult } from "../../helm/decode.ts";
 import type { Logger } from "../../log/logger.ts";
 import { releaseKey } from "../../model/refs.ts";
@@ -55,8 +55,8 @@ async function collectReleases(context: ScanContext, errors: string[]): Promise<
  * the scope unknown: as if no storage could be listed, so releases are served stale, never gone.
  */
 async function listInScope(context: ScanContext): Promise<{ listing: StorageListing; scope: ReleaseScope }> {
-  const { collections, releaseFilter, signal } = context;
-  const listing = await listRevisions(collections, context.scope, signal);
+  const { collections, releaseFilter, signal, focus } = context;
+  const listing = await listRevisions(collections, context.scope, signal, focus?.release);
   let selected: ReadonlySet<string> | undefined;
   if (releaseFilter.namespaceSelector !== undefined) {
     try {
@@ -70,7 +70,10 @@ async function listInScope(context: ScanContext): Promise<{ listing: StorageList
       };
     }
   }
-  const scope = releaseScope(releaseFilter, selected, listing.revisions);
+  const filtered = releaseScope(releaseFilter, selected, listing.revisions);
+  // A focused scan (diagnose) lists one release's records: the others of its namespace are not
+  // seen, so no hook there can be judged unreferenced.
+  const scope: ReleaseScope = focus ? { ...filtered, judgesHooksIn: () => false } : filtered;
   const revisions = listing.revisions.filter((ref) => scope.includes(ref.namespace, ref.release));
   return { listing: { ...listing, revisions }, scope };
 }
@@ -86,6 +89,7 @@ async function readHistory(context: ScanContext, labelled: readonly RevisionRef[
   const statuses = new Map<number, RevisionRef["status"]>();
   if (latest.ok) statuses.set(latestRef.revision, latest.record.status);
   const base = await findBase(context, labelled, latestRef, latest, statuses);
+  const records = context.focus ? await readEveryRecord(context, labelled, statuses) : undefined;
   const revisions = labelled.map((ref) => {
     const status = statuses.get(ref.revision);
     return status === undefined || status === ref.status ? ref : { ...ref, status };
@@ -107,8 +111,33 @@ async function readHistory(context: ScanContext, labelled: readonly RevisionRef[
     storage: latestRef.storage,
     revisions,
     latest,
+    ...(records && { records }),
   });
   return { status, revisions, latest, base };
+}
+
+/**
+ * Every revision's record, for a release looked at alone (`diagnose`), as `helm history` reads
+ * them: what each revision deployed and, when it failed, why. The reader keeps them, so the
+ * rollback collector does not fetch them again. One that cannot be fetched is said, not fatal.
+ */
+async function readEveryRecord(
+  context: ScanContext,
+  labelled: readonly RevisionRef[],
+  statuses: Map<number, RevisionRef["status"]>,
+): Promise<ReadonlyMap<number, RecordRead>> {
+  const records = new Map<number, RecordRead>();
+  await mapLimit([...labelled], context.concurrency, async (ref) => {
+    try {
+      const result = await context.reader.read(ref, context.signal);
+      records.set(ref.revision, result);
+      if (result.ok) statuses.set(ref.revision, result.record.status);
+    } catch (error) {
+      if (!(error instanceof FetchError)) throw error;
+      records.set(ref.revision, { ok: false, reason: "fetch", message: error.message });
+    }
+  });
+  return records;
 }
 
 /**

@@ -232,7 +232,10 @@ function ownerOf(live: Readonly<Record<string, unknown>>): string | undefined {
   return typeof name === "string" && typeof namespace === "string" ? `${namespace}/${name}` : undefined;
 }
 
-/** The revision a bare `helm rollback` goes back to: the highest revision number minus one. */
+/**
+ * The revision a bare `helm rollback` goes back to: the highest revision number minus one; or
+ * the one `diagnose --revision N` names (`helm rollback <release> <N>`).
+ */
 async function readTarget(
   context: ScanContext,
   history: ReleaseHistory,
@@ -240,7 +243,8 @@ async function readTarget(
 ): Promise<Rollback> {
   const lastRef = history.revisions.reduce((a, b) => (b.revision > a.revision ? b : a));
   const last = history.latest.ok ? history.latest.record : undefined;
-  const ref = history.revisions.find((candidate) => candidate.revision === lastRef.revision - 1);
+  const targetRevision = context.focus?.rollbackTarget ?? lastRef.revision - 1;
+  const ref = history.revisions.find((candidate) => candidate.revision === targetRevision);
   if (!ref) return { history, lastRef, last };
   try {
     const result = await context.reader.read(ref, context.signal);
@@ -321,6 +325,7 @@ function readinessInput(
       return { revision: ref.revision, status: ref.status, ...(updated && { updated }) };
     }),
     last,
+    ...(context.focus?.rollbackTarget !== undefined && { targetRevision: context.focus.rollbackTarget }),
     ...(target && {
       target: "record" in target ? { record: target.record } : { unreadable: target.unreadable },
     }),

@@ -1,0 +1,84 @@
+/**
+ * `diagnose`'s terminal rendering, whole, against golden files: reports recorded from real
+ * scenarios on the control plane (test/integration/diagnose.test.ts, RECORD_FIXTURES=1), no
+ * colour, the clock fixed at each scan's end. A change to what a person reads at 3 AM is a
+ * change to review (UPDATE_GOLDEN=1 rewrites the files).
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { DIAGNOSE_FIXTURES, readDiagnoseFixture } from "../../test/support/diagnose-fixtures.ts";
+import { diagnosis, duration, renderDiagnosis, renderNoSuchRelease } from "./diagnose.ts";
+
+const GOLDEN = path.resolve(import.meta.dirname, "../../test/fixtures/golden");
+const FIXTURES = readdirSync(DIAGNOSE_FIXTURES)
+  .filter((file) => file.endsWith(".json"))
+  .map((file) => file.slice(0, -".json".length))
+  .sort();
+
+describe("diagnose rendering", () => {
+  for (const name of FIXTURES) {
+    it(`renders ${name} as its golden file`, () => {
+      const { snapshot, report } = readDiagnoseFixture(name);
+      const text = renderDiagnosis(snapshot, report);
+      const golden = path.join(GOLDEN, `diagnose-${name}.txt`);
+      if (process.env.UPDATE_GOLDEN === "1") writeFileSync(golden, text);
+      assert.equal(text, readFileSync(golden, "utf8"));
+      assert.ok(!text.includes("\u001b["), "no colour unless asked");
+    });
+  }
+
+  it("puts the sections in the issue's order, and next steps safest first", () => {
+    for (const name of FIXTURES) {
+      const { snapshot, report } = readDiagnoseFixture(name);
+      const text = renderDiagnosis(snapshot, report);
+      const titles = [
+        "Status and lock",
+        "History",
+        "Drift",
+        "Hooks",
+        "Stuck deletions",
+        "Rollback readiness",
+        "Next steps",
+      ].map((title) => text.indexOf(`\n\n${title}\n`));
+      assert.ok(
+        titles.every((at, index) => at > 0 && (index === 0 || at > (titles[index - 1] ?? 0))),
+        name,
+      );
+      const order = ["read", "release", "overwrite", "delete"];
+      const safeties = diagnosis(report).steps.map((step) => order.indexOf(step.safety));
+      assert.deepEqual(
+        safeties,
+        [...safeties].sort((a, b) => a - b),
+        name,
+      );
+      for (const step of diagnosis(report).steps.filter((candidate) => candidate.safety === "delete"))
+        assert.match(step.text, /this deletes|completes the deletion/, "a deletion says what it deletes");
+    }
+  });
+
+  it("colours the verdict and the diff only when asked", () => {
+    const { snapshot, report } = readDiagnoseFixture("drift-multiline-v3");
+    const text = renderDiagnosis(snapshot, report, { colour: true });
+    assert.ok(text.includes("\u001b[1;31mNEEDS ATTENTION"), "the verdict in red");
+    assert.ok(text.includes("\u001b[32m+ "), "live lines in green");
+  });
+
+  it("says which releases a namespace has when the one asked for is not there", () => {
+    assert.equal(
+      renderNoSuchRelease("gamma", "shop", ["alpha", "beta"]),
+      "No release gamma in namespace shop.\nReleases in namespace shop: alpha, beta\n",
+    );
+    assert.match(renderNoSuchRelease("gamma", "shop", []), /has no Helm releases/);
+  });
+
+  it("says how long to the precision a person needs", () => {
+    assert.deepEqual([45_000, 12 * 60_000, (3 * 60 + 5) * 60_000, (52 * 60 + 1) * 60_000].map(duration), [
+      "45s",
+      "12m",
+      "3h 5m",
+      "2d 4h",
+    ]);
+  });
+});
