@@ -35,6 +35,9 @@ ENV NODE_ENV=production
 COPY --from=prod-deps /app/package.json ./package.json
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# `helm-drift-exporter` on PATH, for `kubectl exec deploy/<exporter> -- helm-drift-exporter diagnose ...`
+# (dist/cli/main.js starts with `#!/usr/bin/env node`).
+RUN chmod 0755 dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/helm-drift-exporter
 # Numeric non-root user (the distroless "nonroot" ids) so runAsNonRoot can verify it. The app
 # writes nothing to disk, so the root filesystem can be mounted read-only.
 USER 65532:65532

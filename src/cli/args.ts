@@ -3,6 +3,9 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { envName, OPTIONS } from "../config/options.ts";
 import { errorMessage } from "../util/errors.ts";
 
+/** Where --config.file is read from when the flag is not given. */
+export const CONFIG_FILE_ENV = "HELM_DRIFT_EXPORTER_CONFIG_FILE";
+
 export type Command = "serve" | "scan" | "diagnose";
 
 /** Short flags as kubectl and helm spell them. */
@@ -129,7 +132,7 @@ export function usage(): string {
     "            1 needs attention, 2 on error (no such release among them)",
     "",
     "Flags (each also read from the environment variable shown, or from --config.file):",
-    line("config.file", "YAML configuration file"),
+    line("config.file", `YAML configuration file (${CONFIG_FILE_ENV})`),
     ...OPTIONS.map((spec) => {
       const suffix = [
         "choices" in spec ? `one of ${spec.choices.join(", ")}` : "",

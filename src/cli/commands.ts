@@ -15,7 +15,7 @@ import { PublicationStore } from "../server/store.ts";
 import { WebConfigSource } from "../server/web-config-source.ts";
 import { createWebServer } from "../server/web-server.ts";
 import { NAME, VERSION } from "../util/version.ts";
-import { parseCommandLine, usage, UsageError } from "./args.ts";
+import { CONFIG_FILE_ENV, parseCommandLine, usage, UsageError } from "./args.ts";
 import { errorMessage } from "../util/errors.ts";
 
 export const EXIT = { ok: 0, attention: 1, error: 2 } as const;
@@ -181,11 +181,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   let config: Config;
+  // From the environment too, so that a command run beside the exporter (`kubectl exec ...
+  // helm-drift-exporter diagnose`) reads the configuration the chart gave the exporter.
+  const configFile = args.configFile ?? (process.env[CONFIG_FILE_ENV] || undefined);
   try {
     config = resolveConfig({
       flags: args.flags,
       env: process.env,
-      ...(args.configFile && { configFile: args.configFile }),
+      ...(configFile && { configFile }),
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

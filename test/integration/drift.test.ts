@@ -200,6 +200,9 @@ describe("drift", { concurrency: true }, () => {
     assert.deepEqual(Object.keys(driftedFields(drift)), ["Storefront/shop spec.replicas"]);
     assert.equal(drift.missing, 0);
     assert.deepEqual(drift.ignored, { annotation: 1, hpa: 0, manager: 1, rule: 2 });
+    // The same file from the environment, as the chart sets it for commands run in its pod.
+    const fromEnv = await scanJson([ns], [], { HELM_DRIFT_EXPORTER_CONFIG_FILE: config });
+    assert.deepEqual(fromEnv.release("shop").drift?.ignored, drift.ignored);
   });
 
   it("reports kinds the exporter may not read as unchecked, never in sync", async () => {

@@ -170,6 +170,13 @@ describe("container image", () => {
       all(final, "CMD").map((cmd) => execForm(cmd)),
       [["serve"]],
     );
+    // `kubectl exec deploy/<exporter> -- helm-drift-exporter diagnose ...` (the runbooks' first step).
+    const bin = pkg.bin["helm-drift-exporter"];
+    assert.ok(
+      all(final, "RUN").some((run) => run.includes(`ln -s /app/${bin} /usr/local/bin/helm-drift-exporter`)),
+      "helm-drift-exporter on PATH",
+    );
+    assert.match(readFileSync(path.join(repoRoot, "src/cli/main.ts"), "utf8"), /^#!\/usr\/bin\/env node\n/);
     for (const stage of stages) {
       for (const instruction of stage.instructions.filter((i) => /^(SHELL|HEALTHCHECK)$/.test(i.keyword)))
         assert.fail(`${instruction.keyword} would need a shell or tool at run time`);
