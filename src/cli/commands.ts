@@ -183,7 +183,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let config: Config;
   // From the environment too, so that a command run beside the exporter (`kubectl exec ...
   // helm-drift-exporter diagnose`) reads the configuration the chart gave the exporter.
-  const configFile = args.configFile ?? (process.env[CONFIG_FILE_ENV] || undefined);
+  const fromEnv = process.env[CONFIG_FILE_ENV];
+  const configFile = args.configFile ?? (fromEnv === "" ? undefined : fromEnv);
   try {
     config = resolveConfig({
       flags: args.flags,
