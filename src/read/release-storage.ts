@@ -3,7 +3,8 @@
  * Watched metadata-only: the labels carry name, status and revision, which is all
  * the history analysis needs. Only the revisions an analysis asks for are fetched and
  * decoded, and a decoded revision is cached by uid and resourceVersion, so an unchanged
- * revision is never fetched or decoded twice.
+ * revision is never fetched or decoded twice. Where a scan will read many unknown records of one
+ * namespace (a cold start), they are listed in pages rather than fetched one by one.
  */
 import { decodeBase64, decodeRelease, type DecodeLimits, type DecodeResult } from "../helm/decode.ts";
 import {
@@ -18,6 +19,7 @@ import { objectVersion, type KubeClient, type KubeObject, type ObjectMeta } from
 import type { Collections } from "./collections.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
 import { errorMessage } from "../util/errors.ts";
+import { mapLimit } from "../util/pool.ts";
 
 /** One stored revision, known from its labels alone. */
 export interface RevisionRef {
@@ -148,6 +150,9 @@ function unixLabel(value: string | undefined): Date | undefined {
  */
 export class RevisionReader {
   private readonly cache = new Map<string, { result: DecodeResult; bytes: number }>();
+  /** Records listed ahead of their reads (their `data.release` as stored), by uid and version; each read once. */
+  private readonly listed = new Map<string, string | undefined>();
+  private listedBytes = 0;
   /** Of revisions read only for the API kinds they use. */
   private readonly kinds = new Map<string, ApiKindsResult>();
   private readonly client: KubeClient;
@@ -212,12 +217,80 @@ export class RevisionReader {
   }
 
   /**
+   * Lists, page by page, the stored records of each namespace where this scan will read many
+   * (`refs`: every revision it will read, cached or not): one page of LIST_PAGE_RECORDS records
+   * costs about what one GET does, so a cold scan makes a request per LIST_PAGE_RECORDS records,
+   * not one per record. What is listed waits, raw and bounded in total, for its read. A list
+   * that fails changes nothing: those records are fetched one by one as before.
+   */
+  async prefetch(refs: readonly RevisionRef[], signal?: AbortSignal): Promise<void> {
+    this.dropListed();
+    const byCollection = new Map<string, RevisionRef[]>();
+    for (const ref of refs) {
+      const key = objectVersion(ref);
+      if (this.cache.has(key) || this.kinds.has(key)) continue;
+      const collection = `${ref.storage}|${ref.namespace}`;
+      byCollection.set(collection, [...(byCollection.get(collection) ?? []), ref]);
+    }
+    const worth = [...byCollection.values()].filter((wanted) => wanted.length >= LIST_AT_LEAST);
+    await mapLimit(worth, LISTS_AT_ONCE, async (wanted) => {
+      try {
+        await this.listInto(wanted, signal);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+      }
+    });
+  }
+
+  private async listInto(wanted: readonly RevisionRef[], signal?: AbortSignal): Promise<void> {
+    const [first] = wanted;
+    if (!first) return;
+    const versions = new Set(wanted.map(objectVersion));
+    const storage = STORAGE.find(({ driver }) => driver === first.storage);
+    await this.client.listPages<KubeObject & { data?: Record<string, string> }>(
+      `/api/v1/namespaces/${encodeURIComponent(first.namespace)}/${first.storage}s`,
+      `${first.storage}s`,
+      {
+        labelSelector: RELEASE_OWNER_SELECTOR,
+        ...(storage?.fieldSelector && { fieldSelector: storage.fieldSelector }),
+        pageSize: LIST_PAGE_RECORDS,
+        ...(signal && { signal }),
+      },
+      (items) => {
+        for (const item of items) {
+          const key = objectVersion(item.metadata);
+          const data = item.data?.release;
+          const bytes = data?.length ?? 0;
+          // Past the bound, records are fetched one by one when read, as without a list.
+          if (!versions.has(key) || this.listedBytes + bytes > MAX_LISTED_BYTES) continue;
+          this.listed.set(key, data);
+          this.listedBytes += bytes;
+        }
+      },
+    );
+  }
+
+  private takeListed(key: string): { data: string | undefined } | undefined {
+    if (!this.listed.has(key)) return undefined;
+    const data = this.listed.get(key);
+    this.listed.delete(key);
+    this.listedBytes -= data?.length ?? 0;
+    return { data };
+  }
+
+  private dropListed(): void {
+    this.listed.clear();
+    this.listedBytes = 0;
+  }
+
+  /**
    * Forgets records of revisions that no longer exist (or changed). Call only with a complete
    * listing: a revision that could not be listed is not known gone. Once room is made, records
    * refused for lack of it are read again.
    */
   retain(refs: readonly RevisionRef[]): void {
     const live = new Set(refs.map(objectVersion));
+    this.dropListed();
     const before = this.heldBytes;
     for (const key of this.kinds.keys()) if (!live.has(key)) this.kinds.delete(key);
     for (const [key, entry] of this.cache) {
@@ -241,6 +314,9 @@ export class RevisionReader {
   }
 
   private async fetchAndDecode(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
+    const listed = this.takeListed(objectVersion(ref));
+    if (listed)
+      return storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, listed.data, signal)));
     try {
       const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
         `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${ref.storage}s/${encodeURIComponent(ref.objectName)}`,
@@ -282,6 +358,18 @@ export class RevisionReader {
 }
 
 const NOT_KEPT = "decoded but not kept";
+
+/** A namespace where a scan reads at least this many records not yet known is listed (prefetch). */
+export const LIST_AT_LEAST = 16;
+/** Records per page of such a list: a page holds at most this many (each at most 1 MiB, etcd's limit). */
+export const LIST_PAGE_RECORDS = 20;
+/**
+ * Lists of records run side by side: a page may hold LIST_PAGE_RECORDS MiB of anyone's records,
+ * so two bound what is in flight at 40 MiB (eight took 3% less time at 1000 releases).
+ */
+const LISTS_AT_ONCE = 2;
+/** Most the listed records waiting for their read may take, raw: the rest are fetched one by one. */
+const MAX_LISTED_BYTES = 64 * 2 ** 20;
 
 /** The API kinds a revision uses, or why its record could not be decoded. */
 export type ApiKindsResult = { readonly kinds: readonly ApiKind[] } | { readonly unreadable: string };

@@ -33,6 +33,9 @@ async function collectReleases(context: ScanContext, errors: string[]): Promise<
   }
   // Records of revisions gone since the last scan are forgotten; only a complete listing says what is gone.
   if (listing.errors.length === 0) context.reader.retain(listing.revisions);
+  // This scan reads every revision in scope: the latest and the base here, the rollback target
+  // and the older ones' API kinds in the rollback collector. Many unknown ones are listed at once.
+  await context.reader.prefetch(listing.revisions, context.signal);
   const groups = groupReleases(listing.revisions, context.logger);
   const unfetched = new Map<string, string>();
   const histories = await mapLimit(groups, context.concurrency, async (revisions) => {
