@@ -66,12 +66,10 @@ async function collectHooks(
   // release out of scope is not gone either: its objects, and hooks it may own, are not judged.
   const unknown = (namespace: string, release: string) =>
     !listedNamespace(seen.listing, namespace) || seen.unfetched.has(releaseKey({ namespace, release }));
-  return analyzeHooks({
+  const found = analyzeHooks({
     releases,
     hookObjects: hookObjects.objects.filter(
-      (object) =>
-        seen.scope.judgesHooksIn(object.namespace) &&
-        (object.namespace === undefined || listedNamespace(seen.listing, object.namespace)),
+      (object) => object.namespace === undefined || listedNamespace(seen.listing, object.namespace),
     ),
     // Cluster-scoped objects come from cluster-wide lists: keep those of releases this scan covers,
     // or a release in another namespace would look gone.
@@ -89,6 +87,12 @@ async function collectHooks(
     now: new Date(),
     terminatingAfterMs: context.terminatingAfterMs,
   });
+  // A hook no release in scope names may be an out-of-scope release's: judged only where none is.
+  // The releases in scope still see their own hooks wherever they are.
+  return {
+    ...found,
+    unreferenced: found.unreferenced.filter((object) => seen.scope.judgesHooksIn(object.namespace)),
+  };
 }
 
 function uniqueObjects(objects: readonly ClusterObject[]): ClusterObject[] {
