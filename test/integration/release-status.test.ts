@@ -54,7 +54,12 @@ describe("release status", () => {
 
       await helm(major, ["rollback", "web", "2", "-n", ns]);
       scan = await scanJson([ns]);
-      assert.equal(scan.code, 0);
+      // Deployed again, but a bare rollback now goes to revision 4, which failed: still news.
+      assert.equal(scan.code, 1);
+      assert.deepEqual(
+        scan.release("web").rollback?.blockers.map((blocker) => blocker.reason),
+        ["target_failed"],
+      );
       assert.deepEqual(pick(scan.release("web")), {
         status: "deployed",
         revision: 5,
@@ -156,12 +161,14 @@ describe("release status", () => {
     assert.equal(denied.json.scan.success, false);
     assert.match(denied.json.scan.collectors[0]?.errors.join() ?? "", /403|forbidden/i);
 
-    // Read-only access to release storage, the kinds the release deploys (drift), and hook kinds.
+    // Read-only access to release storage, the kinds the release deploys (drift), hook kinds and its namespace.
     await grantUnprivileged(ns, "release-reader", [
       { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: ["get", "list"] },
       { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
       { apiGroups: [""], resources: ["pods", "serviceaccounts"], verbs: ["list"] },
       { apiGroups: ["batch"], resources: ["jobs"], verbs: ["list"] },
+      // Rollback readiness: is the namespace being deleted? A Role may grant `get` of its own namespace.
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
     ]);
     const allowed = await scanJson([ns], ["--context", "unprivileged"]);
     assert.equal(allowed.code, 0, allowed.stderr);
