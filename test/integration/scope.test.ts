@@ -52,6 +52,26 @@ describe("scope", { concurrency: true }, () => {
       assert.equal(scan.code, 0, scan.stderr);
     }
 
+    // The other way round: h, in scope, still sees its own hooks though web, out of scope, shares
+    // the namespace (only the verdict "unreferenced" waits for a namespace without such a release).
+    // h-pre's policy deletes it once it succeeded: made again by hand, it is left behind.
+    await run("kubectl", ["-n", ns, "create", "configmap", "h-pre", "--from-literal=step=again"]);
+    await run("kubectl", [
+      "-n",
+      ns,
+      "annotate",
+      "configmap",
+      "h-pre",
+      "helm.sh/hook=pre-install,pre-upgrade",
+    ]);
+    const withLeftHook = await scanJson([ns]);
+    const onlyH = await scanJson([ns], ["--exclude-releases", "web"]);
+    assert.deepEqual(
+      withLeftHook.release("h").hooks?.orphaned.map((hook) => `${hook.name} ${hook.reason}`),
+      ["h-pre succeeded_not_deleted"],
+    );
+    assert.deepEqual(onlyH.release("h").hooks, withLeftHook.release("h").hooks);
+
     // Records read: web's one revision; h's two Secrets' records never fetched (listed metadata-only).
     const metrics = await scrapeAfterFirstScan(["--namespaces", ns, "--exclude-releases", "h"]);
     assert.deepEqual(releasesIn(metrics), [`${ns}/web`]);
