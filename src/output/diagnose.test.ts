@@ -9,6 +9,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { DIAGNOSE_FIXTURES, readDiagnoseFixture } from "../../test/support/diagnose-fixtures.ts";
+import { BLOCKED_ROLLBACK, shopRelease } from "../../test/support/readiness.ts";
+import { testSnapshot } from "../../test/support/snapshot.ts";
 import { diagnosis, duration, renderDiagnosis, renderNoSuchRelease } from "./diagnose.ts";
 
 const GOLDEN = path.resolve(import.meta.dirname, "../../test/fixtures/golden");
@@ -56,6 +58,21 @@ describe("diagnose rendering", () => {
       for (const step of diagnosis(report).steps.filter((candidate) => candidate.safety === "delete"))
         assert.match(step.text, /this deletes|completes the deletion/, "a deletion says what it deletes");
     }
+  });
+
+  it("offers one --force-conflicts rollback for all the conflicts, naming each object", () => {
+    const [report] = testSnapshot({
+      releases: [shopRelease("checkout", ["superseded", "deployed"], BLOCKED_ROLLBACK)],
+    }).releases;
+    assert.ok(report);
+    const forced = diagnosis(report).steps.filter((step) =>
+      step.commands.some((command) => command.includes("--force-conflicts")),
+    );
+    assert.equal(forced.length, 1);
+    assert.match(
+      forced[0]?.text ?? "",
+      /Deployment shop\/web, ConfigMap shop\/settings, ConfigMap shop\/shared|Deployment shop\/web, ConfigMap shop\/settings/,
+    );
   });
 
   it("colours the verdict and the diff only when asked", () => {

@@ -568,6 +568,7 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
       },
     );
   if (currentUnserved) steps.push(mapKubeApisStep(report, "rollback"));
+  const conflicting: BlockedObject[] = [];
   for (const blocker of rollback.blockers) {
     const object = blocker.object;
     switch (blocker.reason) {
@@ -593,14 +594,8 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         break;
       case "ssa_conflict":
       case "ownership":
-        if (target !== undefined && object)
-          steps.push({
-            safety: "overwrite",
-            text: `Roll back with --force-conflicts (helm v4): helm takes the conflicting fields of ${blockedName(object)} from their other managers and overwrites their values with revision ${String(target)}'s`,
-            commands: [
-              `helm rollback ${report.release} ${String(target)} -n ${report.namespace} --force-conflicts`,
-            ],
-          });
+        if (object && !conflicting.some((seen) => blockedName(seen) === blockedName(object)))
+          conflicting.push(object);
         break;
       case "namespace_terminating":
         steps.push({
@@ -622,6 +617,15 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         break; // another revision, or mapkubeapis, above
     }
   }
+  // One rollback overwrites every conflict at once: one step, naming them all.
+  if (target !== undefined && conflicting.length > 0)
+    steps.push({
+      safety: "overwrite",
+      text: `Roll back with --force-conflicts (helm v4): helm takes the conflicting fields of ${conflicting.map(blockedName).join(", ")} from their other managers and overwrites their values with revision ${String(target)}'s`,
+      commands: [
+        `helm rollback ${report.release} ${String(target)} -n ${report.namespace} --force-conflicts`,
+      ],
+    });
   return dedupe(steps);
 }
 

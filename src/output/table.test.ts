@@ -60,7 +60,7 @@ const UNCHECKED_ONLY: ReadinessReport = {
 };
 
 describe("scan table: ROLLBACK", () => {
-  it("says ready, blocked with the reasons, unknown when only unchecked, and - when not checked", () => {
+  it("says ready, blocked with the reasons, unknown when only unchecked, no earlier revision, and - when not checked", () => {
     const text = renderTable(
       testSnapshot({
         releases: [
@@ -77,7 +77,11 @@ describe("scan table: ROLLBACK", () => {
     const rollback = (name: string) => table.get(name)?.ROLLBACK;
     assert.equal(rollback("checkout"), "blocked (ssa_conflict, unchecked)", "each reason once");
     assert.equal(rollback("search"), "ready");
-    assert.equal(rollback("queue"), "blocked (no_target)");
+    assert.equal(
+      rollback("queue"),
+      "no earlier revision",
+      "one stored revision: nothing to roll back to, by design",
+    );
     assert.equal(rollback("cart"), "unknown (unchecked)", "could not check is not blocked");
     assert.equal(rollback("billing"), "-");
     assert.equal(table.get("search")?.CHART, "web-1.2.3", "the columns after it stay in place");

@@ -6,6 +6,7 @@
 import { printable } from "../util/text.ts";
 import type { FieldDrift, ResourceDrift } from "../analysis/drift/drift.ts";
 import { ROLLBACK_BLOCKER_REASONS, type RollbackReadiness } from "../analysis/rollback/types.ts";
+import { noTargetByDesign } from "../report/attention.ts";
 import type { ReleaseReport, Snapshot } from "../report/snapshot.ts";
 import { renderValueChange, type DiffOptions } from "./diff.ts";
 
@@ -37,7 +38,7 @@ export function renderTable(
     report.deployedRevision === undefined ? "-" : String(report.deployedRevision),
     String(report.failedRevisions),
     driftCell(report),
-    report.readiness ? rollbackCell(report.readiness.rollback) : "-",
+    report.readiness ? rollbackCell(report.readiness.rollback, report.revisions) : "-",
     report.chart ? `${report.chart.name}-${report.chart.version}` : "?",
     report.chart ? report.chart.appVersion || "-" : "?",
   ]);
@@ -87,8 +88,10 @@ function driftCell(report: ReleaseReport): string {
  * under "Needs attention"), or unknown when nothing was found to block it but something could
  * not be checked: that is not "blocked".
  */
-function rollbackCell(rollback: RollbackReadiness): string {
+function rollbackCell(rollback: RollbackReadiness, storedRevisions: number): string {
   if (rollback.ready) return "ready";
+  if (rollback.blockers.every((blocker) => noTargetByDesign(blocker, storedRevisions)))
+    return "no earlier revision";
   const reasons = ROLLBACK_BLOCKER_REASONS.filter((reason) =>
     rollback.blockers.some((blocker) => blocker.reason === reason),
   );

@@ -1,6 +1,6 @@
 /** Why a release needs a human, from what was found of it; empty when all is well. */
 import type { HooksReport } from "../analysis/hooks.ts";
-import type { ReadinessReport } from "../analysis/rollback/types.ts";
+import type { ReadinessReport, RollbackBlocker } from "../analysis/rollback/types.ts";
 import { isPending } from "../helm/release.ts";
 import type { DriftSummary } from "./drift-summary.ts";
 import type { ReleaseFindings, SnapshotParts } from "./snapshot.ts";
@@ -44,14 +44,18 @@ export function attentionReasons(report: ReleaseFindings, summary: DriftSummary 
   return reasons;
 }
 
+/**
+ * One stored revision (a first install, or --history-max 1) has nothing to roll back to by
+ * design: not news, as HelmReleaseRollbackBlocked says too.
+ */
+export function noTargetByDesign(blocker: RollbackBlocker, storedRevisions: number): boolean {
+  return blocker.reason === "no_target" && storedRevisions <= 1;
+}
+
 function readinessReasons(readiness: ReadinessReport, storedRevisions: number): string[] {
   const reasons: string[] = [];
   const { rollback, upgrade } = readiness;
-  // One stored revision (a first install, or --history-max 1) has nothing to roll back to by
-  // design: not news, as HelmReleaseRollbackBlocked says too.
-  const blockers = rollback.blockers.filter(
-    (blocker) => !(blocker.reason === "no_target" && storedRevisions <= 1),
-  );
+  const blockers = rollback.blockers.filter((blocker) => !noTargetByDesign(blocker, storedRevisions));
   const target =
     rollback.targetRevision === undefined ? "" : ` to revision ${String(rollback.targetRevision)}`;
   const words = (list: typeof blockers) =>
