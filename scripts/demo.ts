@@ -86,9 +86,11 @@ const scenarios: { namespace: string; release: string; what: string; make: () =>
   {
     namespace: "shop",
     release: "catalog",
-    what: "drifted (helm v4): kubectl set image, kubectl scale, a Service deleted, a Secret patched",
+    what: "drifted (helm v4, upgraded once): kubectl set image, kubectl scale, a Service deleted, a Secret patched; its rollback is blocked by server-side apply conflicts",
     make: async () => {
       await helm("v4", ["install", "catalog", fixtureChart("realworld"), "-n", "shop"]);
+      // A second revision, so that `helm rollback catalog` has a target (revision 1).
+      await helm("v4", ["upgrade", "catalog", fixtureChart("realworld"), "-n", "shop"]);
       const kubectl = (...args: string[]) => run("kubectl", ["-n", "shop", ...args]);
       await kubectl("set", "image", "deployment/catalog-web", "web=registry.example/shop:2.8.0-hotfix");
       await kubectl("scale", "statefulset", "catalog-db", "--replicas=2");
