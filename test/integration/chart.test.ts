@@ -482,6 +482,8 @@ describe("chart", () => {
       "--log.level=debug",
     ]);
     assert.deepEqual(container.env, [
+      // For `kubectl exec ... helm-drift-exporter diagnose`: the exporter's config file.
+      { name: "HELM_DRIFT_EXPORTER_CONFIG_FILE", value: "/etc/helm-drift-exporter/config.yaml" },
       { name: "HELM_DRIFT_EXPORTER_LOG_FORMAT", value: "logfmt" },
       { name: "NODE_OPTIONS", valueFrom: { configMapKeyRef: { name: "node", key: "options" } } },
     ]);
