@@ -7,6 +7,7 @@
  * never fetched. The selector is applied by the apiserver to a watched namespace list, so a
  * namespace whose labels change is in or out of scope from the next scan on.
  */
+import { errorMessage } from "../util/errors.ts";
 import { KubeApiError } from "../kube/client.ts";
 import { filters, releaseGlobsInclude, type ReleaseFilter } from "../model/release-filter.ts";
 import type { Collections } from "./collections.ts";
@@ -54,12 +55,9 @@ export async function selectedNamespaces(
     if (signal?.aborted) throw error;
     const hint =
       error instanceof KubeApiError && error.isForbidden ? " (it needs list and watch on namespaces)" : "";
-    throw new Error(
-      `cannot list namespaces for --namespace-selector${hint}: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        cause: error,
-      },
-    );
+    throw new Error(`cannot list namespaces for --namespace-selector${hint}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -1,3 +1,5 @@
+import { errorMessage } from "./errors.ts";
+
 /** A value as text: strings as they are, numbers and booleans printed, anything else as JSON. */
 export function scalarText(value: unknown): string {
   if (typeof value === "string") return value;
@@ -53,6 +55,6 @@ export function wholeMatch(pattern: string): RegExp | string {
   try {
     return new RegExp(`^(?:${pattern})$`, "u");
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }
