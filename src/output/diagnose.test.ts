@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { DIAGNOSE_FIXTURES, readDiagnoseFixture } from "../../test/support/diagnose-fixtures.ts";
+import type { ReadinessReport } from "../analysis/rollback/types.ts";
 import { BLOCKED_ROLLBACK, shopRelease } from "../../test/support/readiness.ts";
 import { testSnapshot } from "../../test/support/snapshot.ts";
 import { diagnosis, duration, renderDiagnosis, renderNoSuchRelease } from "./diagnose.ts";
@@ -70,6 +71,32 @@ describe("diagnose rendering", () => {
     );
     assert.equal(forced.length, 1);
     assert.match(forced[0]?.text ?? "", /fields of Deployment shop\/web, ConfigMap shop\/settings from/);
+  });
+
+  it("offers helm-mapkubeapis once when the current manifest's unserved API fails both rollback and upgrade", () => {
+    const unserved =
+      'unable to build kubernetes objects from current release manifest: resource mapping not found for name: "web" namespace: "shop" from "": no matches for kind "PodSecurityPolicy" in version "policy/v1beta1"';
+    const readiness: ReadinessReport = {
+      rollback: {
+        targetRevision: 1,
+        targetStatus: "superseded",
+        applyMethod: "csa",
+        ready: false,
+        blockers: [{ reason: "api_not_served", message: unserved, leaves: "pending-rollback" }],
+        reverted: [],
+        takenOver: [],
+      },
+      upgrade: { blocked: true, blockers: [{ reason: "api_not_served", message: unserved }] },
+      unservedApiRevisions: [1, 2],
+    };
+    const [report] = testSnapshot({
+      releases: [shopRelease("checkout", ["superseded", "deployed"], readiness)],
+    }).releases;
+    assert.ok(report);
+    const steps = diagnosis(report).steps.filter((step) => step.text.includes("helm-mapkubeapis"));
+    assert.equal(steps.length, 1, steps.map((step) => step.text).join("\n"));
+    assert.match(steps[0]?.text ?? "", /^Every rollback and upgrade fails building the current manifest/);
+    assert.match(steps[0]?.text ?? "", /then rollback or upgrade$/);
   });
 
   it("colours the verdict and the diff only when asked", () => {

@@ -499,8 +499,8 @@ function nextSteps(report: ReleaseReport): NextStep[] {
     }
   }
   steps.push(...blockerSteps(report, diagnoseAt));
-  if (report.readiness?.upgrade.blockers.some((blocker) => blocker.reason === "api_not_served"))
-    steps.push(mapKubeApisStep(report, "upgrade"));
+  const mapKubeApis = mapKubeApisStep(report);
+  if (mapKubeApis) steps.push(mapKubeApis);
   steps.push(...driftSteps(report, diagnoseAt));
   steps.push(...hookSteps(report));
   return steps;
@@ -508,14 +508,32 @@ function nextSteps(report: ReleaseReport): NextStep[] {
 
 const CURRENT_UNSERVED = "unable to build kubernetes objects from current release manifest";
 
-/** The latest release's manifest uses an API the cluster no longer serves: helm cannot build it, to roll back or to upgrade. */
-function mapKubeApisStep(report: ReleaseReport, operation: "rollback" | "upgrade"): NextStep {
+/**
+ * The latest release's manifest uses an API the cluster no longer serves: helm cannot build it,
+ * to roll back or to upgrade. One step for both: the one fix serves either.
+ */
+function mapKubeApisStep(report: ReleaseReport): NextStep | undefined {
+  const readiness = report.readiness;
+  const operations = [
+    ...(readiness && blockedRollback(report) && rollbackCurrentUnserved(readiness.rollback)
+      ? ["rollback"]
+      : []),
+    ...(readiness?.upgrade.blockers.some((blocker) => blocker.reason === "api_not_served")
+      ? ["upgrade"]
+      : []),
+  ];
+  if (operations.length === 0) return undefined;
   const where = `${report.release} --namespace ${report.namespace}`;
   return {
     safety: "release",
-    text: `Every ${operation} fails building the current manifest, which uses an API the cluster no longer serves: rewrite the stored release to served APIs with the helm-mapkubeapis plugin (it edits the latest release record; it deletes no object), then ${operation}`,
+    text: `Every ${operations.join(" and ")} fails building the current manifest, which uses an API the cluster no longer serves: rewrite the stored release to served APIs with the helm-mapkubeapis plugin (it edits the latest release record; it deletes no object), then ${operations.join(" or ")}`,
     commands: [`helm mapkubeapis ${where} --dry-run`, `helm mapkubeapis ${where}`],
   };
+}
+
+/** The current manifest unserved fails every rollback, whatever its target. */
+function rollbackCurrentUnserved(rollback: RollbackReadiness): boolean {
+  return rollback.blockers.some((blocker) => blocker.message.startsWith(CURRENT_UNSERVED));
 }
 
 function checkStep(command: string, revision: number): NextStep {
@@ -547,8 +565,8 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
   const steps: NextStep[] = [];
   const target = rollback.targetRevision;
   const good = lastGood(report);
-  // The current manifest unserved fails every rollback, whatever its target: mapkubeapis below.
-  const currentUnserved = rollback.blockers.some((blocker) => blocker.message.startsWith(CURRENT_UNSERVED));
+  // The current manifest unserved fails every rollback, whatever its target: mapKubeApisStep.
+  const currentUnserved = rollbackCurrentUnserved(rollback);
   const targetCannotWork = rollback.blockers.some(
     (blocker) =>
       blocker.reason === "target_failed" ||
@@ -567,7 +585,6 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         text: `If it is ready, roll back to revision ${String(good)} by number, not with a bare rollback`,
       },
     );
-  if (currentUnserved) steps.push(mapKubeApisStep(report, "rollback"));
   const conflicting: BlockedObject[] = [];
   for (const blocker of rollback.blockers) {
     const object = blocker.object;
