@@ -21,13 +21,60 @@ export interface ClusterObject {
   readonly annotations: Readonly<Record<string, string>>;
   readonly deletionTimestamp?: Date;
   readonly finalizers: readonly string[];
+  /** Tells a re-created object from the one before it (a Job's Pods name their Job's). */
+  readonly uid?: string;
   /** Jobs only: from status conditions. */
   readonly jobState?: JobState;
+  /** Jobs only: their status conditions, as the job controller wrote them (messages bounded). */
+  readonly jobConditions?: readonly JobCondition[];
   /** Hook objects: the field managers that wrote it (Helm's included), from its managedFields. */
   readonly managers?: readonly string[];
 }
 
 export type JobState = "active" | "complete" | "failed";
+
+/** One of a Job's status conditions (Complete, Failed, SuccessCriteriaMet, FailureTarget, Suspended...). */
+export interface JobCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  /** Anyone's text (the job controller's, or whoever wrote the status): bounded, printed escaped. */
+  readonly message?: string;
+  readonly lastTransitionTime?: Date;
+}
+
+/** How a container of a hook Pod last ended: its current state if terminated, else its last one. */
+export interface ContainerTermination {
+  readonly container: string;
+  /** Error, OOMKilled, Completed, DeadlineExceeded, ...: the kubelet's word (or anyone's: printed escaped). */
+  readonly reason?: string;
+  readonly exitCode: number;
+  /** The container has been restarted since (lastState), or this is how it stands now (state). */
+  readonly restarted: boolean;
+  readonly finishedAt?: Date;
+}
+
+/** A Pod a hook Job owns: its phase, and how each container that ended last ended. */
+export interface HookPod {
+  readonly name: string;
+  /** Pending, Running, Succeeded, Failed, Unknown. */
+  readonly phase: string;
+  readonly createdAt?: Date;
+  readonly terminations: readonly ContainerTermination[];
+}
+
+/** The Pods of one Job, newest first: a few of them, and how many there are. */
+export interface JobPods {
+  readonly pods: readonly HookPod[];
+  /** All the Job's Pods, shown or not. */
+  readonly total: number;
+}
+
+/** A hook Job as `diagnose` reads it: its conditions, and the Pods it owns (or why they could not be read). */
+export interface HookJob {
+  readonly conditions: readonly JobCondition[];
+  readonly pods: JobPods | { readonly unreadable: string };
+}
 export type RunningHookState = JobState | "missing" | "not_a_job";
 export const RUNNING_HOOK_STATES: readonly RunningHookState[] = [
   "active",
@@ -50,7 +97,10 @@ export const LEFTOVER_REASONS: readonly LeftoverReason[] = ["leftover", "kept"];
 export interface OrphanedHook extends ObjectRef {
   readonly reason: OrphanReason;
   readonly revision: number;
+  /** As Helm applies them: none given is before-hook-creation. */
   readonly deletePolicies: readonly string[];
+  /** Jobs, in a focused scan (`diagnose`) only: conditions and Pods. */
+  readonly job?: HookJob;
 }
 
 export interface RunningHook extends ObjectRef {
@@ -59,6 +109,10 @@ export interface RunningHook extends ObjectRef {
   readonly startedAt?: Date;
   /** The hook's Job as it is now: still active (wait) or already finished (act). */
   readonly state: RunningHookState;
+  /** As Helm applies them: none given is before-hook-creation. */
+  readonly deletePolicies: readonly string[];
+  /** Jobs, in a focused scan (`diagnose`) only: conditions and Pods. */
+  readonly job?: HookJob;
 }
 
 export interface Leftover extends ObjectRef {
@@ -155,6 +209,7 @@ export function analyzeHooks(input: HooksInput): HooksResult {
         if (stuck) terminating.push(stuck);
       }
       const phase = hook.lastRun.phase;
+      const policies = effectiveDeletePolicies(hook);
       if (phase === "Running") {
         const state: RunningHookState = !object
           ? "missing"
@@ -167,11 +222,11 @@ export function analyzeHooks(input: HooksInput): HooksResult {
           events: hook.events,
           ...(hook.lastRun.startedAt && { startedAt: hook.lastRun.startedAt }),
           state,
+          deletePolicies: policies,
         });
         continue;
       }
       if (!object) continue;
-      const policies = hook.deletePolicies.length > 0 ? hook.deletePolicies : ["before-hook-creation"];
       const reason: OrphanReason | undefined =
         phase === "Succeeded" && policies.includes("hook-succeeded")
           ? "succeeded_not_deleted"
@@ -234,6 +289,29 @@ export function analyzeHooks(input: HooksInput): HooksResult {
     (object) => !referenced.has(key(object.kind, object.namespace, object.name)),
   );
   return { byRelease, unreferenced };
+}
+
+/** Helm's default when a hook names no delete policy (pkg/action/hooks.go): before-hook-creation. */
+export function effectiveDeletePolicies(hook: {
+  readonly deletePolicies: readonly string[];
+}): readonly string[] {
+  return hook.deletePolicies.length > 0 ? hook.deletePolicies : ["before-hook-creation"];
+}
+
+/** The hook Jobs of a release's findings that exist (running or left behind): whose Pods `diagnose` reads. */
+export function hookJobsOf(report: HooksReport): ObjectRef[] {
+  return [...report.running.filter((hook) => hook.state !== "missing"), ...report.orphaned]
+    .filter((hook) => hook.kind === "Job")
+    .map(({ kind, namespace, name }) => ({ kind, ...(namespace !== undefined && { namespace }), name }));
+}
+
+/** The release's hook findings with what was read of their Jobs (by objectRefKey), for `diagnose`. */
+export function withHookJobs(report: HooksReport, jobs: ReadonlyMap<string, HookJob>): HooksReport {
+  const attach = <T extends ObjectRef>(hook: T): T => {
+    const job = hook.kind === "Job" ? jobs.get(objectRefKey(hook)) : undefined;
+    return job ? { ...hook, job } : hook;
+  };
+  return { ...report, running: report.running.map(attach), orphaned: report.orphaned.map(attach) };
 }
 
 /** Each hook once, as of the newest revision that ran it (revisions that did not run it say ""). */

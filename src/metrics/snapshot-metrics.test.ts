@@ -89,6 +89,7 @@ function snapshot() {
           events: ["post-upgrade"],
           startedAt: at(90),
           state: "complete" as const,
+          deletePolicies: ["before-hook-creation"],
         },
       ],
       leftovers: [{ kind: "ConfigMap", namespace: "shop", name: "old", reason: "kept" as const }],

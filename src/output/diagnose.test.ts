@@ -9,9 +9,11 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { DIAGNOSE_FIXTURES, readDiagnoseFixture } from "../../test/support/diagnose-fixtures.ts";
+import type { HookJob, HooksReport } from "../analysis/hooks.ts";
+import type { ReadinessReport } from "../analysis/rollback/types.ts";
 import { BLOCKED_ROLLBACK, shopRelease } from "../../test/support/readiness.ts";
-import { testSnapshot } from "../../test/support/snapshot.ts";
-import { diagnosis, duration, renderDiagnosis, renderNoSuchRelease } from "./diagnose.ts";
+import { FIXTURE_TIME, testSnapshot } from "../../test/support/snapshot.ts";
+import { diagnosis, duration, renderDiagnosis, renderNoSuchRelease, toDiagnosisJson } from "./diagnose.ts";
 
 const GOLDEN = path.resolve(import.meta.dirname, "../../test/fixtures/golden");
 const FIXTURES = readdirSync(DIAGNOSE_FIXTURES)
@@ -70,6 +72,140 @@ describe("diagnose rendering", () => {
     );
     assert.equal(forced.length, 1);
     assert.match(forced[0]?.text ?? "", /fields of Deployment shop\/web, ConfigMap shop\/settings from/);
+  });
+
+  it("offers helm-mapkubeapis once when the current manifest's unserved API fails both rollback and upgrade", () => {
+    const unserved =
+      'unable to build kubernetes objects from current release manifest: resource mapping not found for name: "web" namespace: "shop" from "": no matches for kind "PodSecurityPolicy" in version "policy/v1beta1"';
+    const readiness: ReadinessReport = {
+      rollback: {
+        targetRevision: 1,
+        targetStatus: "superseded",
+        applyMethod: "csa",
+        ready: false,
+        blockers: [{ reason: "api_not_served", message: unserved, leaves: "pending-rollback" }],
+        reverted: [],
+        takenOver: [],
+      },
+      upgrade: { blocked: true, blockers: [{ reason: "api_not_served", message: unserved }] },
+      unservedApiRevisions: [1, 2],
+    };
+    const [report] = testSnapshot({
+      releases: [shopRelease("checkout", ["superseded", "deployed"], readiness)],
+    }).releases;
+    assert.ok(report);
+    const steps = diagnosis(report).steps.filter((step) => step.text.includes("helm-mapkubeapis"));
+    assert.equal(steps.length, 1, steps.map((step) => step.text).join("\n"));
+    assert.match(steps[0]?.text ?? "", /^Every rollback and upgrade fails building the current manifest/);
+    assert.match(steps[0]?.text ?? "", /then rollback or upgrade$/);
+  });
+
+  it("shows a hook Job's conditions and Pods, escaped and bounded, and what its policy means next", () => {
+    const at = (seconds: number) => new Date(FIXTURE_TIME.getTime() - seconds * 1000);
+    const job: HookJob = {
+      conditions: [
+        {
+          type: "Failed",
+          status: "True",
+          reason: "BackoffLimitExceeded",
+          message: "Job has reached\u001b[2J the specified backoff limit\nreally",
+          lastTransitionTime: at(60),
+        },
+      ],
+      pods: {
+        total: 7,
+        pods: [
+          {
+            name: "migrate-b",
+            phase: "Running",
+            createdAt: at(30),
+            terminations: [{ container: "main", reason: "OOMKilled", exitCode: 137, restarted: true }],
+          },
+          {
+            name: "migrate-a",
+            phase: "Failed",
+            createdAt: at(90),
+            terminations: [{ container: "main", reason: "Error\u202e", exitCode: 1, restarted: false }],
+          },
+        ],
+      },
+    };
+    const hooks: HooksReport = {
+      running: [],
+      orphaned: [
+        {
+          kind: "Job",
+          namespace: "shop",
+          name: "migrate",
+          reason: "succeeded_not_deleted",
+          revision: 2,
+          deletePolicies: ["hook-succeeded"],
+          job,
+        },
+        {
+          kind: "Job",
+          namespace: "shop",
+          name: "check",
+          reason: "failed",
+          revision: 2,
+          deletePolicies: ["before-hook-creation"],
+          job: { conditions: [], pods: { unreadable: "pods is forbidden" } },
+        },
+      ],
+      leftovers: [],
+      terminating: [],
+    };
+    const snapshot = testSnapshot({
+      releases: [{ ...shopRelease("checkout", ["superseded", "deployed"]), hooks }],
+    });
+    const [report] = snapshot.releases;
+    assert.ok(report);
+    const text = renderDiagnosis(snapshot, report);
+    const section = text.slice(text.indexOf("\nHooks\n"), text.indexOf("\nStuck deletions\n"));
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u202e]/.test(section), "cluster text is escaped");
+    assert.match(
+      section,
+      /condition Failed=True \(BackoffLimitExceeded\) since \S+: Job has reached\\x1b\[2J the specified backoff limit\\nreally\n/,
+    );
+    assert.match(
+      section,
+      /7 pods, the newest 2 shown:\n {6}pod migrate-b Running: container main last ended OOMKilled, exit code 137, then restarted\n {6}pod migrate-a Failed: container main terminated Error\\u202e, exit code 1\n/,
+    );
+    assert.match(
+      section,
+      /delete policy hook-succeeded: helm deletes it once the hooks of its event succeed; .*nothing deletes it before the hook runs again: .*fails on it with client-side apply \(jobs "migrate" already exists\)/,
+    );
+    assert.match(section, /no conditions yet/);
+    assert.match(section, /its pods could not be read: pods is forbidden/);
+
+    const json = toDiagnosisJson(snapshot, report);
+    const [migrate, check] = json.release.hooks?.orphaned ?? [];
+    assert.ok(migrate && check);
+    assert.deepEqual(migrate.deletePolicies, ["hook-succeeded"]);
+    assert.match(migrate.nextOperation ?? "", /already exists/);
+    assert.deepEqual(migrate.job?.pods, {
+      total: 7,
+      newest: [
+        {
+          name: "migrate-b",
+          phase: "Running",
+          created: at(30).toISOString(),
+          terminations: [
+            { container: "main", reason: "OOMKilled", exitCode: 137, restarted: true, finishedAt: null },
+          ],
+        },
+        {
+          name: "migrate-a",
+          phase: "Failed",
+          created: at(90).toISOString(),
+          terminations: [
+            { container: "main", reason: "Error\u202e", exitCode: 1, restarted: false, finishedAt: null },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(check.job?.pods, { unreadable: "pods is forbidden" });
   });
 
   it("colours the verdict and the diff only when asked", () => {

@@ -9,7 +9,7 @@
  * overwrites says what. Every text from a release record or the cluster is printed escaped
  * (printable), as in the table.
  */
-import type { OrphanedHook, RunningHook } from "../analysis/hooks.ts";
+import type { HookJob, HookPod, OrphanedHook, RunningHook } from "../analysis/hooks.ts";
 import type { BlockedObject, RollbackBlocker, RollbackReadiness } from "../analysis/rollback/types.ts";
 import type { HistoryEntry } from "../analysis/status.ts";
 import { isPending } from "../helm/release.ts";
@@ -247,12 +247,17 @@ function hookLines(report: ReleaseReport, now: Date): string[] {
         `running: ${objectName(hook)} (${hook.events.join(", ")} of revision ${String(hook.revision)}${since}): ${runningWords(hook)}`,
       ),
     );
+    if (hook.state !== "missing")
+      lines.push(printable(`  delete policy ${hook.deletePolicies.join(",")}: ${policyMeaning(hook)}`));
+    if (hook.job) lines.push(...jobLines(hook.job));
   }
-  for (const hook of hooks.orphaned)
+  for (const hook of hooks.orphaned) {
     lines.push(
       printable(`left behind: ${objectName(hook)} (revision ${String(hook.revision)}, ${orphanWords(hook)})`),
-      printable(`  delete policy ${policyText(hook)}: ${policyMeaning(hook)}`),
+      printable(`  delete policy ${hook.deletePolicies.join(",")}: ${policyMeaning(hook)}`),
     );
+    if (hook.job) lines.push(...jobLines(hook.job));
+  }
   for (const leftover of hooks.leftovers)
     lines.push(
       printable(
@@ -275,15 +280,53 @@ function orphanWords(hook: OrphanedHook): string {
   }
 }
 
-function policyText(hook: OrphanedHook): string {
-  return hook.deletePolicies.length > 0 ? hook.deletePolicies.join(",") : "none (before-hook-creation)";
+/**
+ * What the hook's delete policies (as Helm applies them: none given is before-hook-creation) mean
+ * for it and for the next operation that runs it, as helm's pkg/action/hooks.go acts on them:
+ * before-hook-creation deletes the object (and waits until it is gone) before creating it again;
+ * hook-succeeded deletes it once the hooks of its event succeeded; hook-failed when it failed.
+ */
+function policyMeaning(hook: OrphanedHook | RunningHook): string {
+  const policies = hook.deletePolicies;
+  const when = [
+    policies.includes("hook-succeeded")
+      ? "helm deletes it once the hooks of its event succeed"
+      : "a run that succeeds leaves it",
+    policies.includes("hook-failed")
+      ? "helm deletes it when it fails"
+      : "a run that fails leaves it for inspection until deleted",
+  ];
+  const next = policies.includes("before-hook-creation")
+    ? "the next operation that runs this hook deletes it and waits until it is gone before creating it again: it does not block that operation"
+    : `nothing deletes it before the hook runs again: while it exists, the next operation that runs this hook fails on it with client-side apply (${hook.kind.toLowerCase()}s "${hook.name}" already exists); server-side apply applies over it unless someone else changed it`;
+  return `${when.join("; ")}; ${next}`;
 }
 
-/** What the hook's delete policy means the next time the hook runs (docs/hooks.md). */
-function policyMeaning(hook: OrphanedHook): string {
-  if (hook.deletePolicies.length === 0 || hook.deletePolicies.includes("before-hook-creation"))
-    return "helm deletes it before the hook runs again; it does not block the next operation";
-  return `without before-hook-creation the next operation that runs this hook fails on it (client-side: ${hook.kind.toLowerCase()}s "${hook.name}" already exists) until it is deleted`;
+/** A hook Job's conditions, then its Pods newest first with how their containers ended. */
+function jobLines(job: HookJob): string[] {
+  const lines = job.conditions.map((condition) => {
+    const reason = condition.reason ? ` (${condition.reason})` : "";
+    const since = condition.lastTransitionTime ? ` since ${condition.lastTransitionTime.toISOString()}` : "";
+    const message = condition.message ? `: ${condition.message}` : "";
+    return printable(`  condition ${condition.type}=${condition.status}${reason}${since}${message}`);
+  });
+  if (job.conditions.length === 0)
+    lines.push("  no conditions yet (the job controller has not reported it ended)");
+  const pods = job.pods;
+  if ("unreadable" in pods) return [...lines, printable(`  its pods could not be read: ${pods.unreadable}`)];
+  if (pods.total === 0) return [...lines, "  no pods (none created yet, or already deleted)"];
+  const shown = pods.pods.length < pods.total ? `, the newest ${String(pods.pods.length)} shown` : "";
+  lines.push(`  ${plural(pods.total, "pod")}${shown}:`);
+  for (const pod of pods.pods) lines.push(printable(`    ${podLine(pod)}`));
+  return lines;
+}
+
+function podLine(pod: HookPod): string {
+  const ended = pod.terminations.map((end) => {
+    const how = `${end.reason ?? "ended"}, exit code ${String(end.exitCode)}`;
+    return `container ${end.container} ${end.restarted ? `last ended ${how}, then restarted` : `terminated ${how}`}`;
+  });
+  return `pod ${pod.name} ${pod.phase}${ended.length > 0 ? `: ${ended.join("; ")}` : ""}`;
 }
 
 function stuckLines(report: ReleaseReport, now: Date): string[] {
@@ -499,8 +542,8 @@ function nextSteps(report: ReleaseReport): NextStep[] {
     }
   }
   steps.push(...blockerSteps(report, diagnoseAt));
-  if (report.readiness?.upgrade.blockers.some((blocker) => blocker.reason === "api_not_served"))
-    steps.push(mapKubeApisStep(report, "upgrade"));
+  const mapKubeApis = mapKubeApisStep(report);
+  if (mapKubeApis) steps.push(mapKubeApis);
   steps.push(...driftSteps(report, diagnoseAt));
   steps.push(...hookSteps(report));
   return steps;
@@ -508,14 +551,32 @@ function nextSteps(report: ReleaseReport): NextStep[] {
 
 const CURRENT_UNSERVED = "unable to build kubernetes objects from current release manifest";
 
-/** The latest release's manifest uses an API the cluster no longer serves: helm cannot build it, to roll back or to upgrade. */
-function mapKubeApisStep(report: ReleaseReport, operation: "rollback" | "upgrade"): NextStep {
+/**
+ * The latest release's manifest uses an API the cluster no longer serves: helm cannot build it,
+ * to roll back or to upgrade. One step for both: the one fix serves either.
+ */
+function mapKubeApisStep(report: ReleaseReport): NextStep | undefined {
+  const readiness = report.readiness;
+  const operations = [
+    ...(readiness && blockedRollback(report) && rollbackCurrentUnserved(readiness.rollback)
+      ? ["rollback"]
+      : []),
+    ...(readiness?.upgrade.blockers.some((blocker) => blocker.reason === "api_not_served")
+      ? ["upgrade"]
+      : []),
+  ];
+  if (operations.length === 0) return undefined;
   const where = `${report.release} --namespace ${report.namespace}`;
   return {
     safety: "release",
-    text: `Every ${operation} fails building the current manifest, which uses an API the cluster no longer serves: rewrite the stored release to served APIs with the helm-mapkubeapis plugin (it edits the latest release record; it deletes no object), then ${operation}`,
+    text: `Every ${operations.join(" and ")} fails building the current manifest, which uses an API the cluster no longer serves: rewrite the stored release to served APIs with the helm-mapkubeapis plugin (it edits the latest release record; it deletes no object), then ${operations.join(" or ")}`,
     commands: [`helm mapkubeapis ${where} --dry-run`, `helm mapkubeapis ${where}`],
   };
+}
+
+/** The current manifest unserved fails every rollback, whatever its target. */
+function rollbackCurrentUnserved(rollback: RollbackReadiness): boolean {
+  return rollback.blockers.some((blocker) => blocker.message.startsWith(CURRENT_UNSERVED));
 }
 
 function checkStep(command: string, revision: number): NextStep {
@@ -547,8 +608,8 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
   const steps: NextStep[] = [];
   const target = rollback.targetRevision;
   const good = lastGood(report);
-  // The current manifest unserved fails every rollback, whatever its target: mapkubeapis below.
-  const currentUnserved = rollback.blockers.some((blocker) => blocker.message.startsWith(CURRENT_UNSERVED));
+  // The current manifest unserved fails every rollback, whatever its target: mapKubeApisStep.
+  const currentUnserved = rollbackCurrentUnserved(rollback);
   const targetCannotWork = rollback.blockers.some(
     (blocker) =>
       blocker.reason === "target_failed" ||
@@ -567,7 +628,6 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         text: `If it is ready, roll back to revision ${String(good)} by number, not with a bare rollback`,
       },
     );
-  if (currentUnserved) steps.push(mapKubeApisStep(report, "rollback"));
   const conflicting: BlockedObject[] = [];
   for (const blocker of rollback.blockers) {
     const object = blocker.object;
@@ -738,12 +798,14 @@ function dedupe(steps: readonly NextStep[]): NextStep[] {
 /** `diagnose -o json`: the release as the scan JSON shows it, its history in full, the verdict and steps. */
 export function toDiagnosisJson(snapshot: Snapshot, report: ReleaseReport) {
   const found = diagnosis(report);
+  const release = toReleaseJson(report);
   return {
     schemaVersion: SCHEMA_VERSION,
     scan: scanBlockJson(snapshot),
     verdict: { healthy: found.healthy, headline: found.headline },
     release: {
-      ...toReleaseJson(report),
+      ...release,
+      hooks: hooksJson(report, release.hooks),
       history: report.history.map((entry) => {
         const detail = entry.detail && "chart" in entry.detail ? entry.detail : undefined;
         return {
@@ -759,6 +821,55 @@ export function toDiagnosisJson(snapshot: Snapshot, report: ReleaseReport) {
       }),
     },
     nextSteps: found.steps,
+  };
+}
+
+type ReleaseHooksJson = ReturnType<typeof toReleaseJson>["hooks"];
+
+/** The scan's hooks JSON, each running or left-behind hook with what its policy means next, and its Job as read. */
+function hooksJson(report: ReleaseReport, base: ReleaseHooksJson) {
+  const hooks = report.hooks;
+  if (!hooks || !base) return null;
+  // Index for index: the scan's JSON lists them in the report's order.
+  const extras = (hook: RunningHook | OrphanedHook | undefined) => ({
+    deletePolicies: hook?.deletePolicies ?? [],
+    nextOperation: hook ? policyMeaning(hook) : null,
+    job: hook?.job ? jobJson(hook.job) : null,
+  });
+  return {
+    ...base,
+    running: base.running.map((entry, index) => ({ ...entry, ...extras(hooks.running[index]) })),
+    orphaned: base.orphaned.map((entry, index) => ({ ...entry, ...extras(hooks.orphaned[index]) })),
+  };
+}
+
+function jobJson(job: HookJob) {
+  return {
+    conditions: job.conditions.map((condition) => ({
+      type: condition.type,
+      status: condition.status,
+      reason: condition.reason ?? null,
+      message: condition.message ?? null,
+      lastTransitionTime: condition.lastTransitionTime?.toISOString() ?? null,
+    })),
+    pods:
+      "unreadable" in job.pods
+        ? { unreadable: job.pods.unreadable }
+        : {
+            total: job.pods.total,
+            newest: job.pods.pods.map((pod) => ({
+              name: pod.name,
+              phase: pod.phase,
+              created: pod.createdAt?.toISOString() ?? null,
+              terminations: pod.terminations.map((end) => ({
+                container: end.container,
+                reason: end.reason ?? null,
+                exitCode: end.exitCode,
+                restarted: end.restarted,
+                finishedAt: end.finishedAt?.toISOString() ?? null,
+              })),
+            })),
+          },
   };
 }
 

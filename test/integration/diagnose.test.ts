@@ -18,8 +18,9 @@ import { silentLogger } from "../../src/log/logger.ts";
 import { createScanContext, type ScanFocus } from "../../src/scan/context.ts";
 import { scan } from "../../src/scan/scanner.ts";
 import { writeDiagnoseFixture } from "../support/diagnose-fixtures.ts";
-import { clusterInfo, createNamespace, run } from "../support/cluster.ts";
+import { clusterInfo, createNamespace, kubeConfig, run } from "../support/cluster.ts";
 import { fixtureChart, helm } from "../support/helm.ts";
+import { createJobPods } from "../support/kubelet.ts";
 import { MODES, ROLLBACK_SCENARIOS, type ModeName, type Situation } from "../support/rollback-scenarios.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -139,6 +140,9 @@ describe("diagnose", { concurrency: 2 }, () => {
   for (const mode of ["v3", "v4-ssa"] as const) {
     it(`a stuck pending-upgrade whose hook Job is still active: wait, do not act (${mode})`, async (t) => {
       const situation = await setUp("pending/stuck-pending-upgrade", mode);
+      await createJobPods(kubeConfig(), situation.namespace, "app-migrate", [
+        { suffix: "r5t8w", phase: "Running" },
+      ]);
       const result = await diagnoseSituation(situation);
       logRun(t, result);
       assert.equal(result.exitCode, 1, "needs attention");
@@ -153,6 +157,13 @@ describe("diagnose", { concurrency: 2 }, () => {
       assert.match(steps, /^ {2}1\. Wait: the hook is still running/m);
       assert.match(steps, /kubectl -n \S+ get job app-migrate --watch/);
       assert.doesNotMatch(steps, /helm rollback/, "no rollback while the hook is at work");
+      const hooks = sectionOf(result.stdout, "Hooks");
+      assert.match(
+        hooks,
+        /^ {4}delete policy before-hook-creation: .*the next operation that runs this hook deletes it/m,
+      );
+      assert.match(hooks, /^ {4}no conditions yet/m);
+      assert.match(hooks, /^ {4}1 pod:\n {6}pod app-migrate-r5t8w Running$/m);
       await record(`pending-upgrade-active-hook-${mode}`, situation.namespace, situation.release);
     });
   }
@@ -197,27 +208,92 @@ describe("diagnose", { concurrency: 2 }, () => {
     });
   }
 
-  it("a failed hook: the Job, what its policy means, reading its logs before deleting it (v3)", async (t) => {
-    const scenario = scenarioNamed("runtime/pre-rollback-job-fails");
-    const situation = await scenario.setup(MODES.v3);
-    const outcome = await scenario.attempt(situation);
-    assert.notEqual(outcome.exitCode, 0, "the real rollback failed on its hook");
-    const result = await diagnoseSituation(situation);
-    logRun(t, result);
-    assert.equal(result.exitCode, 1);
-    assert.match(sectionOf(result.stdout, "Status and lock"), /pending-rollback/);
-    const hooks = sectionOf(result.stdout, "Hooks");
-    assert.match(hooks, /Job \S+\/app-job-hook/);
-    const steps = sectionOf(result.stdout, "Next steps");
-    const logs = steps.indexOf("logs job/app-job-hook");
-    const deletion = steps.indexOf("delete job app-job-hook");
-    assert.ok(logs >= 0, "read its logs");
-    if (deletion >= 0) {
-      assert.ok(logs < deletion, "reading comes before deleting");
-      assert.match(steps, /this deletes that Job and its Pods/);
-    }
-    await record("failed-hook-v3", situation.namespace, situation.release);
-  });
+  for (const mode of ["v3", "v4-ssa"] as const) {
+    it(`a failed hook: the Job's conditions and Pods, what its policy means, reading its logs before deleting it (${mode})`, async (t) => {
+      const scenario = scenarioNamed("runtime/pre-rollback-job-fails");
+      const situation = await scenario.setup(MODES[mode]);
+      const outcome = await scenario.attempt(situation);
+      assert.notEqual(outcome.exitCode, 0, "the real rollback failed on its hook");
+      // The Pods the job controller would have made (the test plane has none), oldest first.
+      await createJobPods(kubeConfig(), situation.namespace, "app-job-hook", [
+        { suffix: "k7m2x", phase: "Failed", terminated: { reason: "OOMKilled", exitCode: 137 } },
+        { suffix: "p9d4q", phase: "Failed", terminated: { reason: "Error", exitCode: 1 } },
+      ]);
+      const result = await diagnoseSituation(situation);
+      logRun(t, result);
+      assert.equal(result.exitCode, 1);
+      assert.match(sectionOf(result.stdout, "Status and lock"), /pending-rollback/);
+      const hooks = sectionOf(result.stdout, "Hooks");
+      assert.match(hooks, /Job \S+\/app-job-hook/);
+      assert.match(
+        hooks,
+        /^ {4}delete policy before-hook-creation: .*a run that fails leaves it for inspection until deleted; the next operation that runs this hook deletes it/m,
+      );
+      assert.match(
+        hooks,
+        /^ {4}condition Failed=True \(BackoffLimitExceeded\) since \S+: Job has reached the specified backoff limit$/m,
+      );
+      assert.match(
+        hooks,
+        /^ {4}2 pods:\n {6}pod app-job-hook-p9d4q Failed: container check terminated Error, exit code 1\n {6}pod app-job-hook-k7m2x Failed: container check terminated OOMKilled, exit code 137$/m,
+        "newest first",
+      );
+      const json = await diagnoseSituation(situation, ["-o", "json"]);
+      const parsed = JSON.parse(json.stdout) as {
+        release: {
+          hooks: {
+            running: {
+              name: string;
+              deletePolicies: string[];
+              nextOperation: string;
+              job: {
+                conditions: { type: string; reason: string }[];
+                pods: {
+                  total: number;
+                  newest: { name: string; terminations: { reason: string; exitCode: number }[] }[];
+                };
+              };
+            }[];
+          };
+        };
+      };
+      const [hook] = parsed.release.hooks.running;
+      assert.ok(hook);
+      assert.deepEqual(hook.deletePolicies, ["before-hook-creation"]);
+      assert.match(hook.nextOperation, /deletes it and waits until it is gone/);
+      assert.ok(
+        hook.job.conditions.some(
+          (condition) => condition.type === "Failed" && condition.reason === "BackoffLimitExceeded",
+        ),
+      );
+      assert.equal(hook.job.pods.total, 2);
+      assert.deepEqual(
+        hook.job.pods.newest.map((pod) => [
+          pod.name,
+          pod.terminations.map((end) => [end.reason, end.exitCode]),
+        ]),
+        [
+          ["app-job-hook-p9d4q", [["Error", 1]]],
+          ["app-job-hook-k7m2x", [["OOMKilled", 137]]],
+        ],
+      );
+      const { requests } = await focusedScan(situation.namespace, situation.release);
+      t.diagnostic(
+        `diagnose of a release with a failed hook Job: ${String(requests.length)} requests: ${[...requests].sort().join(", ")}`,
+      );
+      // The hook kinds' metadata-only list of Pods, and the one list of the hook Job's Pods.
+      assert.equal(requests.filter((request) => request === "list pods").length, 2);
+      const steps = sectionOf(result.stdout, "Next steps");
+      const logs = steps.indexOf("logs job/app-job-hook");
+      const deletion = steps.indexOf("delete job app-job-hook");
+      assert.ok(logs >= 0, "read its logs");
+      if (deletion >= 0) {
+        assert.ok(logs < deletion, "reading comes before deleting");
+        assert.match(steps, /this deletes that Job and its Pods/);
+      }
+      await record(`failed-hook-${mode}`, situation.namespace, situation.release);
+    });
+  }
 
   for (const mode of ["v3", "v4-ssa"] as const) {
     it(`a blocked rollback: helm's error, the last good revision to check, and --revision N as real helm does it (${mode})`, async (t) => {

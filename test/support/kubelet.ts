@@ -5,7 +5,15 @@
  * the status they would write, so Helm's real hook flow can be tested end to end.
  */
 import { orUndefined, pollUntil } from "./poll.ts";
-import { BatchV1Api, type KubeConfig, type V1Job, type V1JobCondition } from "@kubernetes/client-node";
+import {
+  BatchV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1ContainerStatus,
+  type V1Job,
+  type V1JobCondition,
+  type V1Pod,
+} from "@kubernetes/client-node";
 
 export type JobOutcome = "Complete" | "Failed";
 
@@ -76,4 +84,88 @@ function waitForJob(batch: BatchV1Api, namespace: string, name: string): Promise
   return pollUntil(`Job ${namespace}/${name}`, () =>
     orUndefined(() => batch.readNamespacedJob({ name, namespace })),
   );
+}
+
+/** How a Pod of a Job ended (or stands): its phase, and how its containers' last run ended. */
+export interface PodOutcome {
+  /** The Pod's name after the Job's: `<job>-<suffix>`, as the job controller names them (fixed here, for recordings). */
+  readonly suffix: string;
+  readonly phase: "Pending" | "Running" | "Succeeded" | "Failed";
+  /** Each container terminated so (absent: running). */
+  readonly terminated?: { readonly reason: string; readonly exitCode: number };
+}
+
+/**
+ * Creates the Pods the job controller would create for a Job (its template's labels, among them
+ * job-name and batch.kubernetes.io/job-name, and an ownerReference to the Job), then writes
+ * their status through the status subresource as the kubelet would. One after the other, a
+ * second apart, so that the newest is the last given (creationTimestamp has seconds).
+ */
+export async function createJobPods(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  jobName: string,
+  outcomes: readonly PodOutcome[],
+): Promise<V1Pod[]> {
+  const batch = kubeConfig.makeApiClient(BatchV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const job = await waitForJob(batch, namespace, jobName);
+  await ensureDefaultServiceAccount(core, namespace);
+  const template = job.spec?.template;
+  const created: V1Pod[] = [];
+  for (const [index, outcome] of outcomes.entries()) {
+    if (index > 0) await new Promise((resolve) => setTimeout(resolve, 1100));
+    const pod = await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: {
+          name: `${jobName}-${outcome.suffix}`,
+          labels: template?.metadata?.labels ?? {},
+          ownerReferences: [
+            {
+              apiVersion: "batch/v1",
+              kind: "Job",
+              name: jobName,
+              uid: job.metadata?.uid ?? "",
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          containers: template?.spec?.containers ?? [],
+          restartPolicy: template?.spec?.restartPolicy ?? "Never",
+        },
+      },
+    });
+    const now = new Date();
+    const containerStatuses: V1ContainerStatus[] = (pod.spec?.containers ?? []).map((container) => ({
+      name: container.name,
+      image: container.image ?? "",
+      imageID: "",
+      ready: false,
+      restartCount: 0,
+      state: outcome.terminated
+        ? {
+            terminated: {
+              ...outcome.terminated,
+              startedAt: new Date(now.getTime() - 500),
+              finishedAt: now,
+            },
+          }
+        : { running: { startedAt: now } },
+    }));
+    pod.status = { phase: outcome.phase, startTime: now, containerStatuses };
+    created.push(
+      await core.replaceNamespacedPodStatus({ name: `${jobName}-${outcome.suffix}`, namespace, body: pod }),
+    );
+  }
+  return created;
+}
+
+/** No controller manager, so no token controller creates the namespace's default ServiceAccount, which Pods need. */
+async function ensureDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<void> {
+  const existing = await orUndefined(() => core.readNamespacedServiceAccount({ name: "default", namespace }));
+  if (!existing)
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "default" } } });
 }

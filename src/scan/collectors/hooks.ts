@@ -3,12 +3,21 @@
  * Jobs) against the releases' records, and objects Helm applied that no manifest declares any
  * more. Objects of a release this scan could not see are nobody's leftovers: it is unknown.
  */
-import { analyzeHooks, type ClusterObject } from "../../analysis/hooks.ts";
+import {
+  analyzeHooks,
+  hookJobsOf,
+  withHookJobs,
+  type ClusterObject,
+  type HookJob,
+  type HooksReport,
+} from "../../analysis/hooks.ts";
 import { RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from "../../helm/vocabulary.ts";
 import { objectRefKey, releaseKey, resourceRef } from "../../model/refs.ts";
-import { DEFAULT_HOOK_KINDS, readHookObjects } from "../../read/hook-objects.ts";
+import { DEFAULT_HOOK_KINDS, readHookObjects, readJobPods, type JobToRead } from "../../read/hook-objects.ts";
 import { inScope } from "../../read/namespaces.ts";
 import { listedNamespace } from "../../read/release-storage.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { mapLimit } from "../../util/pool.ts";
 import type { Collector } from "../collector.ts";
 import type { ScanContext } from "../context.ts";
 import type { ReleasesSeen } from "../findings.ts";
@@ -90,9 +99,57 @@ async function collectHooks(
   // A hook no release in scope names may be an out-of-scope release's: judged only where none is.
   // The releases in scope still see their own hooks wherever they are.
   return {
-    ...found,
+    byRelease: context.focus
+      ? await withJobsRead(context, found.byRelease, hookObjects.objects)
+      : found.byRelease,
     unreferenced: found.unreferenced.filter((object) => seen.scope.judgesHooksIn(object.namespace)),
   };
+}
+
+/**
+ * `diagnose` only: each hook Job's conditions (already read with the Job) and the Pods it owns,
+ * one LIST per namespace its hook Jobs are in (usually one; none without hook Jobs). A regular
+ * scan reads no Pod in full.
+ */
+async function withJobsRead(
+  context: ScanContext,
+  byRelease: ReadonlyMap<string, HooksReport>,
+  hookObjects: readonly ClusterObject[],
+): Promise<ReadonlyMap<string, HooksReport>> {
+  const objects = new Map(hookObjects.map((object) => [objectRefKey(object), object]));
+  const result = new Map(byRelease);
+  for (const [key, report] of byRelease) {
+    const jobs = hookJobsOf(report).flatMap((ref) => {
+      const object = objects.get(objectRefKey(ref));
+      return object?.namespace ? [object] : [];
+    });
+    if (jobs.length === 0) continue;
+    const byNamespace = new Map<string, ClusterObject[]>();
+    for (const job of jobs)
+      byNamespace.set(job.namespace ?? "", [...(byNamespace.get(job.namespace ?? "") ?? []), job]);
+    const read = new Map<string, HookJob>();
+    await mapLimit([...byNamespace], context.concurrency, async ([namespace, inNamespace]) => {
+      const toRead: JobToRead[] = inNamespace.map((job) => ({
+        name: job.name,
+        ...(job.uid && { uid: job.uid }),
+      }));
+      let pods: Map<string, HookJob["pods"]>;
+      try {
+        pods = await readJobPods(context.client, namespace, toRead, context.signal);
+      } catch (error) {
+        if (context.signal?.aborted) throw error;
+        const unreadable = `cannot list pods in ${namespace}: ${errorMessage(error)}`;
+        pods = new Map(inNamespace.map((job) => [job.name, { unreadable }]));
+      }
+      for (const job of inNamespace)
+        read.set(objectRefKey(job), {
+          conditions: job.jobConditions ?? [],
+          pods: pods.get(job.name) ?? { pods: [], total: 0 },
+        });
+    });
+    result.set(key, withHookJobs(report, read));
+  }
+  return result;
 }
 
 function uniqueObjects(objects: readonly ClusterObject[]): ClusterObject[] {
