@@ -76,7 +76,9 @@ describe("KubeClient lists", () => {
       "/api/v1/secrets",
       "secrets",
       { labelSelector: "owner=helm", pageSize: 2, resourceVersion: "0" },
-      (items) => seen.push(items.map((item) => item.metadata.name)),
+      (items) => {
+        seen.push(items.map((item) => item.metadata.name));
+      },
     );
     assert.deepEqual(seen, [["a", "b"], ["c"], ["d"]]);
     assert.equal(version, "10");

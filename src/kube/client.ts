@@ -251,7 +251,8 @@ export class KubeClient {
 
   /**
    * LIST a collection page by page, handing each page to `onPage` as it arrives, so a
-   * caller that keeps a little of each object never holds the whole collection parsed.
+   * caller that keeps a little of each object never holds the whole collection parsed. The
+   * next page is asked for once `onPage` is done with this one.
    * Returns the list's resourceVersion.
    */
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
@@ -259,7 +260,7 @@ export class KubeClient {
     path: string,
     resource: string,
     options: ListOptions,
-    onPage: (items: readonly T[]) => void,
+    onPage: (items: readonly T[]) => void | Promise<void>,
   ): Promise<string> {
     let resourceVersion = "";
     let continueToken: string | undefined;
@@ -280,7 +281,7 @@ export class KubeClient {
         options.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
         options.signal,
       );
-      onPage(page.items ?? []);
+      await onPage(page.items ?? []);
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       // The apiserver sends "" (not absent) on the last page.
       const next = page.metadata?.continue;

@@ -150,9 +150,6 @@ function unixLabel(value: string | undefined): Date | undefined {
  */
 export class RevisionReader {
   private readonly cache = new Map<string, { result: DecodeResult; bytes: number }>();
-  /** Records listed ahead of their reads (their `data.release` as stored), by uid and version; each read once. */
-  private readonly listed = new Map<string, string | undefined>();
-  private listedBytes = 0;
   /** Of revisions read only for the API kinds they use. */
   private readonly kinds = new Map<string, ApiKindsResult>();
   private readonly client: KubeClient;
@@ -187,17 +184,21 @@ export class RevisionReader {
     const key = objectVersion(ref);
     const cached = this.cache.get(key);
     if (cached) return cached.result;
-    let result = await this.fetchAndDecode(ref, signal);
-    const bytes = result.ok ? result.heldBytes : 0;
+    return this.keep(key, await this.fetchAndDecode(ref, signal));
+  }
+
+  /** Keeps a decoded record within the bound on what records kept take together. */
+  private keep(key: string, decoded: DecodeResult): DecodeResult {
+    const bytes = decoded.ok ? decoded.heldBytes : 0;
     if (this.heldBytes + bytes > this.maxHeldBytes) {
       // Not kept, and kept as refused: reading it again each scan would cost as much as keeping it.
-      result = { ok: false, reason: "too_large", message: this.overBudget(bytes) };
-      this.cache.set(key, { result, bytes: 0 });
-      return result;
+      const refused: DecodeResult = { ok: false, reason: "too_large", message: this.overBudget(bytes) };
+      this.cache.set(key, { result: refused, bytes: 0 });
+      return refused;
     }
     this.heldBytes += bytes;
-    this.cache.set(key, { result, bytes });
-    return result;
+    this.cache.set(key, { result: decoded, bytes });
+    return decoded;
   }
 
   /**
@@ -220,11 +221,13 @@ export class RevisionReader {
    * Lists, page by page, the stored records of each namespace where this scan will read many
    * (`refs`: every revision it will read, cached or not): one page of LIST_PAGE_RECORDS records
    * costs about what one GET does, so a cold scan makes a request per LIST_PAGE_RECORDS records,
-   * not one per record. What is listed waits, raw and bounded in total, for its read. A list
-   * that fails changes nothing: those records are fetched one by one as before.
+   * not one per record. Each page is decoded as it arrives: the records a history reads whole
+   * (each release's two newest and those labelled deployed) are kept as read() keeps them, the
+   * older ones only for their API kinds. A list that fails changes nothing: what it did not
+   * bring is fetched one by one when read.
    */
   async prefetch(refs: readonly RevisionRef[], signal?: AbortSignal): Promise<void> {
-    this.dropListed();
+    const whole = readWhole(refs);
     const byCollection = new Map<string, RevisionRef[]>();
     for (const ref of refs) {
       const key = objectVersion(ref);
@@ -235,17 +238,21 @@ export class RevisionReader {
     const worth = [...byCollection.values()].filter((wanted) => wanted.length >= LIST_AT_LEAST);
     await mapLimit(worth, LISTS_AT_ONCE, async (wanted) => {
       try {
-        await this.listInto(wanted, signal);
+        await this.listAndDecode(wanted, whole, signal);
       } catch (error) {
         if (signal?.aborted) throw error;
       }
     });
   }
 
-  private async listInto(wanted: readonly RevisionRef[], signal?: AbortSignal): Promise<void> {
+  private async listAndDecode(
+    wanted: readonly RevisionRef[],
+    whole: ReadonlySet<string>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const [first] = wanted;
     if (!first) return;
-    const versions = new Set(wanted.map(objectVersion));
+    const byVersion = new Map(wanted.map((ref) => [objectVersion(ref), ref]));
     const storage = STORAGE.find(({ driver }) => driver === first.storage);
     await this.client.listPages<KubeObject & { data?: Record<string, string> }>(
       `/api/v1/namespaces/${encodeURIComponent(first.namespace)}/${first.storage}s`,
@@ -256,31 +263,18 @@ export class RevisionReader {
         pageSize: LIST_PAGE_RECORDS,
         ...(signal && { signal }),
       },
-      (items) => {
+      async (items) => {
         for (const item of items) {
           const key = objectVersion(item.metadata);
+          const ref = byVersion.get(key);
+          if (!ref || this.cache.has(key) || this.kinds.has(key)) continue;
           const data = item.data?.release;
-          const bytes = data?.length ?? 0;
-          // Past the bound, records are fetched one by one when read, as without a list.
-          if (!versions.has(key) || this.listedBytes + bytes > MAX_LISTED_BYTES) continue;
-          this.listed.set(key, data);
-          this.listedBytes += bytes;
+          const decoded = storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
+          if (whole.has(key)) this.keep(key, decoded);
+          else this.kinds.set(key, toApiKinds(decoded));
         }
       },
     );
-  }
-
-  private takeListed(key: string): { data: string | undefined } | undefined {
-    if (!this.listed.has(key)) return undefined;
-    const data = this.listed.get(key);
-    this.listed.delete(key);
-    this.listedBytes -= data?.length ?? 0;
-    return { data };
-  }
-
-  private dropListed(): void {
-    this.listed.clear();
-    this.listedBytes = 0;
   }
 
   /**
@@ -290,7 +284,6 @@ export class RevisionReader {
    */
   retain(refs: readonly RevisionRef[]): void {
     const live = new Set(refs.map(objectVersion));
-    this.dropListed();
     const before = this.heldBytes;
     for (const key of this.kinds.keys()) if (!live.has(key)) this.kinds.delete(key);
     for (const [key, entry] of this.cache) {
@@ -314,9 +307,6 @@ export class RevisionReader {
   }
 
   private async fetchAndDecode(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
-    const listed = this.takeListed(objectVersion(ref));
-    if (listed)
-      return storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, listed.data, signal)));
     try {
       const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
         `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${ref.storage}s/${encodeURIComponent(ref.objectName)}`,
@@ -368,8 +358,6 @@ export const LIST_PAGE_RECORDS = 20;
  * so two bound what is in flight at 40 MiB (eight took 3% less time at 1000 releases).
  */
 const LISTS_AT_ONCE = 2;
-/** Most the listed records waiting for their read may take, raw: the rest are fetched one by one. */
-const MAX_LISTED_BYTES = 64 * 2 ** 20;
 
 /** The API kinds a revision uses, or why its record could not be decoded. */
 export type ApiKindsResult = { readonly kinds: readonly ApiKind[] } | { readonly unreadable: string };
@@ -378,6 +366,26 @@ function toApiKinds(result: DecodeResult): ApiKindsResult {
   return result.ok
     ? { kinds: apiKindsOf(result.record) }
     : { unreadable: `${result.reason}: ${result.message}` };
+}
+
+/**
+ * The revisions a history reads whole: each release's two newest (the latest and the rollback
+ * target) and those labelled deployed (the base drift compares against). The others are read
+ * for their API kinds only.
+ */
+function readWhole(refs: readonly RevisionRef[]): ReadonlySet<string> {
+  const byRelease = new Map<string, RevisionRef[]>();
+  for (const ref of refs) {
+    const release = `${ref.storage}|${ref.namespace}|${ref.release}`;
+    byRelease.set(release, [...(byRelease.get(release) ?? []), ref]);
+  }
+  const whole = new Set<string>();
+  for (const revisions of byRelease.values()) {
+    const newestFirst = [...revisions].sort((a, b) => b.revision - a.revision);
+    for (const ref of newestFirst.slice(0, 2)) whole.add(objectVersion(ref));
+    for (const ref of revisions) if (ref.status === "deployed") whole.add(objectVersion(ref));
+  }
+  return whole;
 }
 
 /**
