@@ -13,7 +13,8 @@ import type { HookJob, HooksReport } from "../analysis/hooks.ts";
 import type { ReadinessReport } from "../analysis/rollback/types.ts";
 import { BLOCKED_ROLLBACK, shopRelease } from "../../test/support/readiness.ts";
 import { FIXTURE_TIME, testSnapshot } from "../../test/support/snapshot.ts";
-import { diagnosis, duration, renderDiagnosis, renderNoSuchRelease, toDiagnosisJson } from "./diagnose.ts";
+import { diagnosis } from "../report/diagnosis.ts";
+import { duration, renderDiagnosis, renderNoSuchRelease, toDiagnosisJson } from "./diagnose.ts";
 
 const GOLDEN = path.resolve(import.meta.dirname, "../../test/fixtures/golden");
 const FIXTURES = readdirSync(DIAGNOSE_FIXTURES)
