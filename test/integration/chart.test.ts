@@ -307,14 +307,15 @@ describe("chart", () => {
       );
     }
     assert.deepEqual(configOf(namespaced).namespaces, ["team-a", "team-b"]);
-    const narrowed = await render([
+    const narrowRules = [
       "--set",
       "rbac.rules[0].apiGroups={apps}",
       "--set",
       "rbac.rules[0].resources={deployments}",
       "--set",
       "rbac.rules[0].verbs={get,list}",
-    ]);
+    ];
+    const narrowed = await render(narrowRules);
     assert.ok(!rulesOf(narrowed).some((rule) => JSON.stringify(rule).includes('"*"')), "narrowed kinds");
     // Whether a release's namespace is being deleted (rollback readiness), whatever rbac.rules
     // says: watched cluster-wide; in a Role, `get` of that namespace's own object.
@@ -328,12 +329,7 @@ describe("chart", () => {
       "rbac.mode=namespaced",
       "--set",
       "rbac.namespaces={team-a}",
-      "--set",
-      "rbac.rules[0].apiGroups={apps}",
-      "--set",
-      "rbac.rules[0].resources={deployments}",
-      "--set",
-      "rbac.rules[0].verbs={get,list}",
+      ...narrowRules,
     ]);
     assert.deepEqual(namespaceVerbs(narrowedNamespaced), ["get"]);
   });
