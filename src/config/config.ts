@@ -9,7 +9,7 @@ import { parse as parseYaml } from "yaml";
 import type { DriftOptions } from "../analysis/drift/drift.ts";
 import { envName, OPTIONS, type OptionName, type OptionSpec } from "./options.ts";
 import { parseIgnoreRules } from "./ignore-rules.ts";
-import { labelSelectorProblem } from "./label-selector.ts";
+import { labelSelectorProblem } from "../model/label-selector.ts";
 import type { ReleaseFilter } from "../model/release-filter.ts";
 import { wholeMatch } from "../util/text.ts";
 import { scalarText } from "../util/text.ts";

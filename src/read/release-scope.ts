@@ -8,9 +8,11 @@
  * namespace whose labels change is in or out of scope from the next scan on.
  */
 import { errorMessage } from "../util/errors.ts";
-import { KubeApiError } from "../kube/client.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { matchesLabelSelector, parseLabelSelector } from "../model/label-selector.ts";
 import { filters, releaseGlobsInclude, type ReleaseFilter } from "../model/release-filter.ts";
 import type { Collections } from "./collections.ts";
+import type { NamespaceScope } from "./namespaces.ts";
 
 /** One scan's scope of releases, decided at its start. */
 export interface ReleaseScope {
@@ -31,10 +33,14 @@ const keepName = (item: { metadata: { name: string } }): string => item.metadata
 
 /**
  * The namespaces the selector matches, from a metadata-only namespace list the apiserver filters,
- * kept current by its watch. Throws when it cannot be read (RBAC: list and watch on namespaces).
+ * kept current by its watch. An identity that may not list namespaces (the chart's namespaced
+ * mode: Roles in the namespaces it is given) reads each of `include` by name, which a Role may
+ * grant, and matches their labels here. Throws when neither can be read.
  */
 export async function selectedNamespaces(
   collections: Collections,
+  client: KubeClient,
+  scope: NamespaceScope,
   selector: string,
   signal?: AbortSignal,
 ): Promise<ReadonlySet<string>> {
@@ -53,12 +59,48 @@ export async function selectedNamespaces(
     return new Set(listed.values());
   } catch (error) {
     if (signal?.aborted) throw error;
-    const hint =
-      error instanceof KubeApiError && error.isForbidden ? " (it needs list and watch on namespaces)" : "";
+    const forbidden = error instanceof KubeApiError && error.isForbidden;
+    if (forbidden && scope.include.length > 0)
+      return matchedOneByOne(client, scope.include, selector, signal);
+    const hint = forbidden
+      ? " (it needs list and watch on namespaces, or --namespaces and get on each of them)"
+      : "";
     throw new Error(`cannot list namespaces for --namespace-selector${hint}: ${errorMessage(error)}`, {
       cause: error,
     });
   }
+}
+
+async function matchedOneByOne(
+  client: KubeClient,
+  namespaces: readonly string[],
+  selector: string,
+  signal?: AbortSignal,
+): Promise<ReadonlySet<string>> {
+  const requirements = parseLabelSelector(selector);
+  if (typeof requirements === "string") throw new Error(`--namespace-selector: ${requirements}`);
+  const matched = new Set<string>();
+  for (const namespace of namespaces) {
+    try {
+      const object = await client.get<KubeObject>(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
+        "namespaces",
+        signal,
+      );
+      if (matchesLabelSelector(requirements, object.metadata.labels ?? {})) matched.add(namespace);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      // A namespace that does not exist holds no release; any other failure leaves the scope unknown.
+      if (!(error instanceof KubeApiError && error.isNotFound))
+        throw new Error(
+          `cannot read namespace ${namespace} for --namespace-selector: ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+    }
+  }
+  return matched;
 }
 
 /**

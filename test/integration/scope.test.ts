@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { createNamespace, run } from "../support/cluster.ts";
+import { createNamespace, grantUnprivileged, run } from "../support/cluster.ts";
 import {
   scanJson,
   scrapeAfterFirstScan,
@@ -133,6 +133,27 @@ describe("scope", { concurrency: true }, () => {
     }
   });
 
+  it("follows a namespace selector with an identity that may only read its namespaces by name", async () => {
+    const key = `hde-scope-${randomBytes(3).toString("hex")}`;
+    const inside = await createNamespace("scope-role-in");
+    const outside = await createNamespace("scope-role-out");
+    await run("kubectl", ["label", "namespace", inside, `${key}=yes`]);
+    await helm("v3", ["install", "a", fixtureChart("smoke"), "-n", inside]);
+    await helm("v4", ["install", "b", fixtureChart("smoke"), "-n", outside]);
+    // What the chart's namespaced mode grants: reads in each namespace, no cluster-wide list.
+    for (const namespace of [inside, outside])
+      await grantUnprivileged(namespace, "reader", [
+        { apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] },
+      ]);
+    const scan = await scanJson(
+      [inside, outside],
+      ["--context", "unprivileged", "--namespace-selector", `${key}=yes`],
+    );
+    assert.equal(scan.json.scan.success, true, scan.stderr);
+    assert.deepEqual(releasesOf(scan.json), [`${inside}/a`]);
+    assert.deepEqual(scan.json.goneReleases, []);
+  });
+
   it("checks selectors as the apiserver does", async () => {
     const cases: [string, boolean][] = [
       ["team=payments", true],
@@ -146,7 +167,7 @@ describe("scope", { concurrency: true }, () => {
       ["tier>high", false],
       ["team=payments,", false],
     ];
-    const { labelSelectorProblem } = await import("../../src/config/label-selector.ts");
+    const { labelSelectorProblem } = await import("../../src/model/label-selector.ts");
     for (const [selector, accepted] of cases) {
       const answer = await run("kubectl", [
         "get",
@@ -161,6 +182,48 @@ describe("scope", { concurrency: true }, () => {
         labelSelectorProblem(selector) === undefined,
         accepted,
         `ours on ${JSON.stringify(selector)}`,
+      );
+    }
+  });
+
+  it("matches namespaces' labels as the apiserver does", async () => {
+    const namespace = await createNamespace("scope-match");
+    await run("kubectl", ["label", "namespace", namespace, "team=payments", "env=prod", "tier=3", "skip="]);
+    const labels = JSON.parse(
+      (await run("kubectl", ["get", "namespace", namespace, "-o", "jsonpath={.metadata.labels}"])).stdout,
+    ) as Record<string, string>;
+    const { matchesLabelSelector, parseLabelSelector } = await import("../../src/model/label-selector.ts");
+    for (const selector of [
+      "team=payments",
+      "team!=payments",
+      "owner!=x",
+      "env in (prod, staging)",
+      "env notin (prod)",
+      "owner notin (x)",
+      "skip",
+      "skip=",
+      "!skip",
+      "tier>2",
+      "tier<3",
+      "team>1",
+      "team=payments,env=dev",
+    ]) {
+      const listed = await run("kubectl", [
+        "get",
+        "namespaces",
+        "-l",
+        selector,
+        "--field-selector",
+        `metadata.name=${namespace}`,
+        "-o",
+        "name",
+      ]);
+      const requirements = parseLabelSelector(selector);
+      if (typeof requirements === "string") assert.fail(`${selector}: ${requirements}`);
+      assert.equal(
+        matchesLabelSelector(requirements, labels),
+        listed.stdout.trim() !== "",
+        `ours and the apiserver's on ${JSON.stringify(selector)}`,
       );
     }
   });

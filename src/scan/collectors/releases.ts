@@ -63,7 +63,13 @@ async function listInScope(context: ScanContext): Promise<{ listing: StorageList
   let selected: ReadonlySet<string> | undefined;
   if (releaseFilter.namespaceSelector !== undefined) {
     try {
-      selected = await selectedNamespaces(collections, releaseFilter.namespaceSelector, signal);
+      selected = await selectedNamespaces(
+        collections,
+        context.client,
+        context.scope,
+        releaseFilter.namespaceSelector,
+        signal,
+      );
     } catch (error) {
       if (signal?.aborted) throw error;
       const failed = { storage: "secret" as const, path: "/api/v1/namespaces", message: errorMessage(error) };
