@@ -241,5 +241,11 @@ describe("helpers", () => {
     assert.equal(decodeBase64("aGVs\nbG8=")?.toString(), "hello", "line-wrapped base64 is still base64");
     assert.equal(decodeBase64("aGVsbG8"), undefined);
     assert.equal(decodeBase64("aGV$bG8="), undefined);
+    assert.equal(decodeBase64(" aGVsbG8h ")?.toString(), "hello!");
+    assert.equal(decodeBase64("aGVsbG==")?.toString(), "hell");
+    assert.equal(decodeBase64("")?.toString(), "");
+    // Buffer.from would take each of these: an early "=", the URL-safe alphabet, padding alone.
+    for (const text of ["aG=sbG8=", "a-_sbG8=", "a===", "====", "aGk", "aGVsbG8*"])
+      assert.equal(decodeBase64(text), undefined, text);
   });
 });

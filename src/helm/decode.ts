@@ -65,7 +65,6 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
 };
 
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08] as const;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 class DecodeError extends Error {
   readonly reason: UnreadableReason;
@@ -77,9 +76,21 @@ class DecodeError extends Error {
 
 /** Strict base64: Buffer.from silently skips invalid characters, which would hide corruption. */
 export function decodeBase64(text: string): Buffer | undefined {
-  const compact = text.replace(/\s+/g, "");
-  if (compact.length % 4 !== 0 || !BASE64.test(compact)) return undefined;
-  return Buffer.from(compact, "base64");
+  return strictBase64(text) ?? (/\s/.test(text) ? strictBase64(text.replace(/\s+/g, "")) : undefined);
+}
+
+/**
+ * Base64 of the standard alphabet, padded, nothing else. Buffer.from decodes the URL-safe
+ * alphabet too, and skips any other character or stops at an early "=": each of those yields
+ * fewer bytes than the text's length promises. Checked so rather than with a regular
+ * expression, which took a twentieth of a cold scan (two texts of each record, 170 MB at 1,000
+ * releases).
+ */
+function strictBase64(compact: string): Buffer | undefined {
+  if (compact.length % 4 !== 0 || compact.includes("-") || compact.includes("_")) return undefined;
+  const padding = compact.endsWith("==") ? 2 : compact.endsWith("=") ? 1 : 0;
+  const bytes = Buffer.from(compact, "base64");
+  return bytes.length === (compact.length / 4) * 3 - padding ? bytes : undefined;
 }
 
 /**

@@ -215,14 +215,17 @@ class StoredManifestObject implements ManifestObject {
     return JSON.parse(this.#text) as Record<string, unknown>;
   }
 
-  get textLength(): number {
-    return this.#text.length;
+  get text(): string {
+    return this.#text;
   }
+}
+
+/** A manifest object's body as JSON text: as kept, without parsing it again. */
+export function bodyTextOf(object: ManifestObject): string {
+  return object instanceof StoredManifestObject ? object.text : JSON.stringify(object.body);
 }
 
 /** About how much memory a manifest object holds: its body's JSON text and its own fields. */
 export function heldBytesOf(object: ManifestObject): number {
-  const body =
-    object instanceof StoredManifestObject ? object.textLength : JSON.stringify(object.body).length;
-  return body + object.name.length + object.kind.length + object.apiVersion.length + 200;
+  return bodyTextOf(object).length + object.name.length + object.kind.length + object.apiVersion.length + 200;
 }

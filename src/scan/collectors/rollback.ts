@@ -9,6 +9,7 @@
  *
  * Whatever could not be read makes the release's rollback `unchecked`, never ready.
  */
+import { bodyTextOf } from "../../helm/manifest.ts";
 import { createHash } from "node:crypto";
 import type { LiveLookup } from "../../analysis/drift/drift.ts";
 import { examineObject } from "../../analysis/rollback/objects.ts";
@@ -213,7 +214,7 @@ const contentKeys = new WeakMap<ManifestObject, string>();
 function contentKey(object: ManifestObject): string {
   let key = contentKeys.get(object);
   if (key === undefined) {
-    key = createHash("sha256").update(JSON.stringify(object.body)).digest("base64url").slice(0, 22);
+    key = createHash("sha256").update(bodyTextOf(object)).digest("base64url").slice(0, 22);
     contentKeys.set(object, key);
   }
   return key;
