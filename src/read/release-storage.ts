@@ -19,6 +19,7 @@ import { objectVersion, type KubeClient, type KubeObject, type ObjectMeta } from
 import type { Collections } from "./collections.ts";
 import { collectionPaths, inScope, type NamespaceScope } from "./namespaces.ts";
 import { errorMessage } from "../util/errors.ts";
+import { groupBy } from "../util/group-by.ts";
 import { mapLimit } from "../util/pool.ts";
 
 /** One stored revision, known from its labels alone. */
@@ -227,15 +228,14 @@ export class RevisionReader {
    * bring is fetched one by one when read.
    */
   async prefetch(refs: readonly RevisionRef[], signal?: AbortSignal): Promise<void> {
-    const whole = readWhole(refs);
-    const byCollection = new Map<string, RevisionRef[]>();
-    for (const ref of refs) {
-      const key = objectVersion(ref);
-      if (this.cache.has(key) || this.kinds.has(key)) continue;
-      const collection = `${ref.storage}|${ref.namespace}`;
-      byCollection.set(collection, [...(byCollection.get(collection) ?? []), ref]);
-    }
+    const byCollection = groupBy(
+      refs.filter((ref) => !this.known(objectVersion(ref))),
+      (ref) => `${ref.storage}|${ref.namespace}`,
+    );
     const worth = [...byCollection.values()].filter((wanted) => wanted.length >= LIST_AT_LEAST);
+    // Every scan calls this; only a scan with something to list needs to know what is read whole.
+    if (worth.length === 0) return;
+    const whole = readWhole(refs);
     await mapLimit(worth, LISTS_AT_ONCE, async (wanted) => {
       try {
         await this.listAndDecode(wanted, whole, signal);
@@ -254,8 +254,8 @@ export class RevisionReader {
     if (!first) return;
     const byVersion = new Map(wanted.map((ref) => [objectVersion(ref), ref]));
     const storage = STORAGE.find(({ driver }) => driver === first.storage);
-    await this.client.listPages<KubeObject & { data?: Record<string, string> }>(
-      `/api/v1/namespaces/${encodeURIComponent(first.namespace)}/${first.storage}s`,
+    await this.client.listPages<StoredRecord>(
+      storagePath(first.storage, first.namespace),
       `${first.storage}s`,
       {
         labelSelector: RELEASE_OWNER_SELECTOR,
@@ -267,9 +267,8 @@ export class RevisionReader {
         for (const item of items) {
           const key = objectVersion(item.metadata);
           const ref = byVersion.get(key);
-          if (!ref || this.cache.has(key) || this.kinds.has(key)) continue;
-          const data = item.data?.release;
-          const decoded = storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
+          if (!ref || this.known(key)) continue;
+          const decoded = await this.decodeStored(ref, item.data?.release, signal);
           if (whole.has(key)) this.keep(key, decoded);
           else this.kinds.set(key, toApiKinds(decoded));
         }
@@ -308,19 +307,28 @@ export class RevisionReader {
 
   private async fetchAndDecode(ref: RevisionRef, signal?: AbortSignal): Promise<DecodeResult> {
     try {
-      const object = await this.client.get<KubeObject & { data?: Record<string, string> }>(
-        `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/${ref.storage}s/${encodeURIComponent(ref.objectName)}`,
+      const object = await this.client.get<StoredRecord>(
+        `${storagePath(ref.storage, ref.namespace)}/${encodeURIComponent(ref.objectName)}`,
         `${ref.storage}s`,
         signal,
       );
-      const data = object.data?.release;
-      return storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
+      return await this.decodeStored(ref, object.data?.release, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
       const message = errorMessage(error);
       // Not a statement about the record, and not cached: the next scan tries again.
       throw new FetchError(`cannot fetch ${ref.namespace}/${ref.objectName}: ${message}`, { cause: error });
     }
+  }
+
+  /** Whether the revision is already decoded, whole or for its API kinds. */
+  private known(key: string): boolean {
+    return this.cache.has(key) || this.kinds.has(key);
+  }
+
+  /** Decodes a record as stored (one at a time), refusing one that names another release. */
+  private async decodeStored(ref: RevisionRef, data: string | undefined, signal?: AbortSignal) {
+    return storedWhereItSays(ref, await this.oneAtATime(() => this.decode(ref, data, signal)));
   }
 
   private overBudget(bytes: number): string {
@@ -374,18 +382,20 @@ function toApiKinds(result: DecodeResult): ApiKindsResult {
  * for their API kinds only.
  */
 function readWhole(refs: readonly RevisionRef[]): ReadonlySet<string> {
-  const byRelease = new Map<string, RevisionRef[]>();
-  for (const ref of refs) {
-    const release = `${ref.storage}|${ref.namespace}|${ref.release}`;
-    byRelease.set(release, [...(byRelease.get(release) ?? []), ref]);
-  }
   const whole = new Set<string>();
-  for (const revisions of byRelease.values()) {
+  for (const revisions of groupBy(refs, (ref) => `${ref.storage}|${ref.namespace}|${ref.release}`).values()) {
     const newestFirst = [...revisions].sort((a, b) => b.revision - a.revision);
     for (const ref of newestFirst.slice(0, 2)) whole.add(objectVersion(ref));
     for (const ref of revisions) if (ref.status === "deployed") whole.add(objectVersion(ref));
   }
   return whole;
+}
+
+/** A release record as the API returns it: Helm's text under data.release. */
+type StoredRecord = KubeObject & { data?: Record<string, string> };
+
+function storagePath(storage: StorageDriver, namespace: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/${storage}s`;
 }
 
 /**

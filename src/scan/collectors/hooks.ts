@@ -17,6 +17,7 @@ import { DEFAULT_HOOK_KINDS, readHookObjects, readJobPods, type JobToRead } from
 import { inScope } from "../../read/namespaces.ts";
 import { listedNamespace } from "../../read/release-storage.ts";
 import { errorMessage } from "../../util/errors.ts";
+import { groupBy } from "../../util/group-by.ts";
 import { mapLimit } from "../../util/pool.ts";
 import type { Collector } from "../collector.ts";
 import type { ScanContext } from "../context.ts";
@@ -124,9 +125,7 @@ async function withJobsRead(
       return object?.namespace ? [object] : [];
     });
     if (jobs.length === 0) continue;
-    const byNamespace = new Map<string, ClusterObject[]>();
-    for (const job of jobs)
-      byNamespace.set(job.namespace ?? "", [...(byNamespace.get(job.namespace ?? "") ?? []), job]);
+    const byNamespace = groupBy(jobs, (job) => job.namespace ?? "");
     const read = new Map<string, HookJob>();
     await mapLimit([...byNamespace], context.concurrency, async ([namespace, inNamespace]) => {
       const toRead: JobToRead[] = inNamespace.map((job) => ({

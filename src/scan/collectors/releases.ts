@@ -16,6 +16,7 @@ import {
 } from "../../read/release-storage.ts";
 import { releaseScope, selectedNamespaces, type ReleaseScope } from "../../read/release-scope.ts";
 import { errorMessage } from "../../util/errors.ts";
+import { groupBy } from "../../util/group-by.ts";
 import { mapLimit } from "../../util/pool.ts";
 import type { Collector } from "../collector.ts";
 import type { ScanContext } from "../context.ts";
@@ -186,13 +187,7 @@ function newest(revisions: readonly RevisionRef[]): RevisionRef {
 
 /** Groups revisions by release. A release stored by both drivers keeps the newer history. */
 function groupReleases(revisions: readonly RevisionRef[], logger: Logger): RevisionRef[][] {
-  const byStorage = new Map<string, RevisionRef[]>();
-  for (const ref of revisions) {
-    const key = `${ref.storage}/${releaseKey(ref)}`;
-    const group = byStorage.get(key);
-    if (group) group.push(ref);
-    else byStorage.set(key, [ref]);
-  }
+  const byStorage = groupBy(revisions, (ref) => `${ref.storage}/${releaseKey(ref)}`);
   const byRelease = new Map<string, RevisionRef[]>();
   for (const group of byStorage.values()) {
     const first = group[0];
