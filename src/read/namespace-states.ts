@@ -9,6 +9,7 @@ import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.t
 import { namespacedName } from "../model/refs.ts";
 import { mapLimit } from "../util/pool.ts";
 import type { Collections } from "./collections.ts";
+import { namespaceByName } from "./namespaces.ts";
 
 export type NamespaceState = "active" | "terminating" | "unknown";
 
@@ -49,15 +50,12 @@ export async function readNamespaceStates(
   }
   await mapLimit([...namespaces], concurrency, async (namespace) => {
     try {
-      const object = await client.get<KubeObject>(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
-        "namespaces",
-        signal,
-      );
-      states.set(namespace, keepPhase(object));
+      const object = await namespaceByName(client, namespace, signal);
+      // A namespace that is gone is as good as terminating for a record that would be written there.
+      states.set(namespace, object ? keepPhase(object) : "terminating");
     } catch (error) {
       if (signal?.aborted) throw error;
-      states.set(namespace, error instanceof KubeApiError && error.isNotFound ? "terminating" : "unknown");
+      states.set(namespace, "unknown");
     }
   });
   return states;

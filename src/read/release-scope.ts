@@ -12,7 +12,7 @@ import { KubeApiError, type KubeClient, type KubeObject } from "../kube/client.t
 import { matchesLabelSelector, parseLabelSelector } from "../model/label-selector.ts";
 import { filters, releaseGlobsInclude, type ReleaseFilter } from "../model/release-filter.ts";
 import type { Collections } from "./collections.ts";
-import type { NamespaceScope } from "./namespaces.ts";
+import { namespaceByName, type NamespaceScope } from "./namespaces.ts";
 
 /** One scan's scope of releases, decided at its start. */
 export interface ReleaseScope {
@@ -81,24 +81,17 @@ async function matchedOneByOne(
   if (typeof requirements === "string") throw new Error(`--namespace-selector: ${requirements}`);
   const matched = new Set<string>();
   for (const namespace of namespaces) {
+    let object: KubeObject | undefined;
     try {
-      const object = await client.get<KubeObject>(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
-        "namespaces",
-        signal,
-      );
-      if (matchesLabelSelector(requirements, object.metadata.labels ?? {})) matched.add(namespace);
+      object = await namespaceByName(client, namespace, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      // A namespace that does not exist holds no release; any other failure leaves the scope unknown.
-      if (!(error instanceof KubeApiError && error.isNotFound))
-        throw new Error(
-          `cannot read namespace ${namespace} for --namespace-selector: ${errorMessage(error)}`,
-          {
-            cause: error,
-          },
-        );
+      throw new Error(`cannot read namespace ${namespace} for --namespace-selector: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
+    // A namespace that does not exist holds no release.
+    if (object && matchesLabelSelector(requirements, object.metadata.labels ?? {})) matched.add(namespace);
   }
   return matched;
 }
