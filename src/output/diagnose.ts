@@ -14,7 +14,6 @@ import type { RollbackBlocker, RollbackReadiness } from "../analysis/rollback/ty
 import type { HistoryEntry } from "../analysis/status.ts";
 import { isPending } from "../helm/release.ts";
 import {
-  blockedName,
   diagnosis,
   firstLine,
   objectName,
@@ -331,14 +330,14 @@ function readinessLines(report: ReleaseReport): string[] {
     for (const field of rollback.reverted)
       lines.push(
         printable(
-          `  ${blockedName(field.object)} ${field.path}${field.managers.length > 0 ? ` (by ${field.managers.join(", ")})` : ""}`,
+          `  ${objectName(field.object)} ${field.path}${field.managers.length > 0 ? ` (by ${field.managers.join(", ")})` : ""}`,
         ),
       );
   }
   if (rollback.takenOver.length > 0) {
     lines.push("", "it would take over these objects, which exist but are not this release's now:");
     for (const taken of rollback.takenOver)
-      lines.push(printable(`  ${blockedName(taken.object)} (now ${taken.owner}'s)`));
+      lines.push(printable(`  ${objectName(taken.object)} (now ${taken.owner}'s)`));
   }
   lines.push("");
   if (!upgrade.blocked) lines.push("helm upgrade: nothing refuses it before it starts");
@@ -368,7 +367,7 @@ function rollbackLine(report: ReleaseReport, rollback: RollbackReadiness): strin
 }
 
 function blockerLines(blocker: RollbackBlocker, number: number): string[] {
-  const on = blocker.object ? ` ${blockedName(blocker.object)}` : "";
+  const on = blocker.object ? ` ${objectName(blocker.object)}` : "";
   const lines = [
     "",
     printable(`${String(number)}) ${blocker.reason}${on}`),

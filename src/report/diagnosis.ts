@@ -248,7 +248,7 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         if (object)
           steps.push({
             safety: "delete",
-            text: `Delete the hook object an earlier run left behind, so the rollback's hook can be created again: this deletes ${blockedName(object)}${object.kind === "Job" ? " and its Pods (their logs go with them)" : ""}`,
+            text: `Delete the hook object an earlier run left behind, so the rollback's hook can be created again: this deletes ${objectName(object)}${object.kind === "Job" ? " and its Pods (their logs go with them)" : ""}`,
             commands: [
               `kubectl -n ${object.namespace ?? report.namespace} delete ${object.kind.toLowerCase()} ${object.name}`,
             ],
@@ -258,7 +258,7 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         if (object)
           steps.push({
             safety: "delete",
-            text: `The apiserver will not change this field in place; deleting the object lets the rollback create it anew: this deletes ${blockedName(object)}${deletionCost(object.kind)}`,
+            text: `The apiserver will not change this field in place; deleting the object lets the rollback create it anew: this deletes ${objectName(object)}${deletionCost(object.kind)}`,
             commands: [
               `kubectl -n ${object.namespace ?? report.namespace} delete ${object.kind.toLowerCase()} ${object.name}`,
             ],
@@ -266,7 +266,7 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
         break;
       case "ssa_conflict":
       case "ownership":
-        if (object && !conflicting.some((seen) => blockedName(seen) === blockedName(object)))
+        if (object && !conflicting.some((seen) => objectName(seen) === objectName(object)))
           conflicting.push(object);
         break;
       case "namespace_terminating":
@@ -293,7 +293,7 @@ function blockerSteps(report: ReleaseReport, diagnoseAt: (revision: number) => s
   if (target !== undefined && conflicting.length > 0)
     steps.push({
       safety: "overwrite",
-      text: `Roll back with --force-conflicts (helm v4): helm takes the conflicting fields of ${conflicting.map(blockedName).join(", ")} from their other managers and overwrites their values with revision ${String(target)}'s`,
+      text: `Roll back with --force-conflicts (helm v4): helm takes the conflicting fields of ${conflicting.map(objectName).join(", ")} from their other managers and overwrites their values with revision ${String(target)}'s`,
       commands: [
         `helm rollback ${report.release} ${String(target)} -n ${report.namespace} --force-conflicts`,
       ],
@@ -409,10 +409,6 @@ function dedupe(steps: readonly NextStep[]): NextStep[] {
 
 export function objectName(object: { kind: string; namespace?: string; name: string }): string {
   return `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;
-}
-
-export function blockedName(object: BlockedObject): string {
-  return objectName(object);
 }
 
 export function firstLine(text: string): string {
