@@ -39,6 +39,15 @@ export function namespacedName(namespace: string | undefined, name: string): str
   return `${namespace ?? ""}/${name}`;
 }
 
+/** `Deployment shop/web`, `ClusterRole view`: an object as a person reads it. */
+export function objectName(object: {
+  readonly kind: string;
+  readonly namespace?: string | undefined;
+  readonly name: string;
+}): string {
+  return `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;
+}
+
 /** `shop/checkout`: a release. */
 export function releaseKey(release: { readonly namespace: string; readonly release: string }): string {
   return `${release.namespace}/${release.release}`;

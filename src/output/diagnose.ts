@@ -13,15 +13,9 @@ import type { HookJob, HookPod, OrphanedHook, RunningHook } from "../analysis/ho
 import type { RollbackBlocker, RollbackReadiness } from "../analysis/rollback/types.ts";
 import type { HistoryEntry } from "../analysis/status.ts";
 import { isPending } from "../helm/release.ts";
-import {
-  diagnosis,
-  firstLine,
-  objectName,
-  plural,
-  runningHooksOfLatest,
-  type NextStep,
-} from "../report/diagnosis.ts";
+import { diagnosis, firstLine, plural, runningHooksOfLatest, type NextStep } from "../report/diagnosis.ts";
 import type { ReleaseReport, Snapshot } from "../report/snapshot.ts";
+import { objectName } from "../model/refs.ts";
 import { printable, printableLines } from "../util/text.ts";
 import type { DiffOptions } from "./diff.ts";
 import { scanBlockJson, SCHEMA_VERSION, toReleaseJson } from "./json.ts";

@@ -2,6 +2,7 @@
 import type { HooksReport } from "../analysis/hooks.ts";
 import type { ReadinessReport, RollbackBlocker } from "../analysis/rollback/types.ts";
 import { isPending } from "../helm/release.ts";
+import { objectName } from "../model/refs.ts";
 import type { DriftSummary } from "./drift-summary.ts";
 import type { ReleaseFindings, SnapshotParts } from "./snapshot.ts";
 
@@ -77,21 +78,19 @@ function readinessReasons(readiness: ReadinessReport, storedRevisions: number): 
 
 function hookReasons(hooks: HooksReport): string[] {
   const reasons: string[] = [];
-  const name = (object: { kind: string; namespace?: string; name: string }) =>
-    `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;
   for (const hook of hooks.orphaned)
-    reasons.push(`hook ${name(hook)} left behind (${hook.reason}, revision ${String(hook.revision)})`);
+    reasons.push(`hook ${objectName(hook)} left behind (${hook.reason}, revision ${String(hook.revision)})`);
   for (const hook of hooks.running.filter((running) => running.state !== "active")) {
     reasons.push(
-      `hook ${name(hook)} is recorded as running but its object is ${hook.state}: helm is no longer watching it`,
+      `hook ${objectName(hook)} is recorded as running but its object is ${hook.state}: helm is no longer watching it`,
     );
   }
   for (const leftover of hooks.leftovers.filter((item) => item.reason === "leftover")) {
-    reasons.push(`${name(leftover)} is no longer in the release but still exists`);
+    reasons.push(`${objectName(leftover)} is no longer in the release but still exists`);
   }
   for (const stuck of hooks.terminating) {
     reasons.push(
-      `${name(stuck)} stuck deleting since ${stuck.deletionTimestamp.toISOString()} (finalizers: ${stuck.finalizers.join(", ")})`,
+      `${objectName(stuck)} stuck deleting since ${stuck.deletionTimestamp.toISOString()} (finalizers: ${stuck.finalizers.join(", ")})`,
     );
   }
   return reasons;

@@ -7,6 +7,7 @@ import type { RunningHook } from "../analysis/hooks.ts";
 import type { BlockedObject, RollbackReadiness } from "../analysis/rollback/types.ts";
 import { isPending } from "../helm/release.ts";
 import { noTargetByDesign } from "./attention.ts";
+import { objectName } from "../model/refs.ts";
 import type { ReleaseReport } from "./snapshot.ts";
 
 export type Safety = "read" | "release" | "overwrite" | "delete";
@@ -406,10 +407,6 @@ function dedupe(steps: readonly NextStep[]): NextStep[] {
 
 // -------------------------------------------------------------------------------------------
 // JSON
-
-export function objectName(object: { kind: string; namespace?: string; name: string }): string {
-  return `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;
-}
 
 export function firstLine(text: string): string {
   const [first = ""] = text.split("\n");

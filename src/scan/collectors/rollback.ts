@@ -28,7 +28,7 @@ import {
   type ReleaseRecord,
 } from "../../helm/release.ts";
 import { RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION } from "../../helm/vocabulary.ts";
-import { kindKey, refKey, releaseKey, resourceRef, type ResourceRef } from "../../model/refs.ts";
+import { kindKey, objectName, refKey, releaseKey, resourceRef, type ResourceRef } from "../../model/refs.ts";
 import { readHookObjects } from "../../read/hook-objects.ts";
 import { readNamespaceStates, type NamespaceState } from "../../read/namespace-states.ts";
 import { inScope } from "../../read/namespaces.ts";
@@ -177,7 +177,7 @@ export class RollbackExaminer implements LiveExaminer {
     const key = this.keyOf(object, rollback);
     const lookup = this.settled.get(key);
     const check = (this.checks.get(key) ?? []).find((candidate) => candidate.target === object);
-    if (!lookup || !check) return { state: "unchecked", message: `${describe(object)} was not read` };
+    if (!lookup || !check) return { state: "unchecked", message: `${objectName(object)} was not read` };
     switch (lookup.state) {
       case "missing":
         return { state: "missing" };
@@ -189,7 +189,7 @@ export class RollbackExaminer implements LiveExaminer {
           lookup.version === undefined
             ? undefined
             : this.context.memory.examinations.get(memoKey(check, key, lookup.version));
-        return examined ?? { state: "unchecked", message: `${describe(object)} was not examined` };
+        return examined ?? { state: "unchecked", message: `${objectName(object)} was not examined` };
       }
     }
   }
@@ -218,10 +218,6 @@ function contentKey(object: ManifestObject): string {
     contentKeys.set(object, key);
   }
   return key;
-}
-
-function describe(object: ManifestObject): string {
-  return `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;
 }
 
 /** The release an object's annotations name, `namespace/release`. */
